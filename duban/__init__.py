@@ -1,0 +1,1 @@
+"""督办 Duban: the rectification ledger for ecological-environment inspections."""

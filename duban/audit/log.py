@@ -1,0 +1,145 @@
+"""Writing and checking the audit chain."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import GENESIS_HASH, AuditEvent, AuditHead
+
+
+def _canonical(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def event_hash(fields: dict, prev_hash: str) -> str:
+    payload = _canonical(
+        {
+            "seq": fields["seq"],
+            "at": fields["at_text"],
+            "actor_id": fields["actor_id"],
+            "actor_name": fields["actor_name"],
+            "role": fields["role"],
+            "action": fields["action"],
+            "target": [fields["target_type"], str(fields["target_id"])],
+            "problem_id": fields["problem_id"],
+            "before": fields["before"],
+            "after": fields["after"],
+            "prev": prev_hash,
+        }
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def record(
+    *, actor, role: str, action: str, target, before=None, after=None, problem_id=None
+) -> AuditEvent:
+    """Append one event; must run inside the transaction of the change it records."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.record() must run inside the change's transaction")
+    head = AuditHead.objects.select_for_update().get(id=1)
+    now = timezone.localtime()
+    fields = {
+        "seq": head.seq + 1,
+        "at": now,
+        "at_text": now.isoformat(),
+        "actor_id": getattr(actor, "pk", None),
+        "actor_name": str(actor) if actor is not None else "system",
+        "role": role or "",
+        "action": action,
+        "target_type": target._meta.label_lower if hasattr(target, "_meta") else str(target[0]),
+        "target_id": str(target.pk if hasattr(target, "_meta") else target[1]),
+        "problem_id": problem_id,
+        # Round-trip through JSON so what is stored is exactly what was hashed.
+        "before": json.loads(_canonical(before or {})),
+        "after": json.loads(_canonical(after or {})),
+    }
+    fields["prev_hash"] = head.hash
+    fields["hash"] = event_hash(fields, head.hash)
+    event = AuditEvent.objects.create(**fields)
+    AuditHead.objects.filter(id=1).update(seq=event.seq, hash=event.hash)
+    return event
+
+
+def chain_head() -> tuple[int, str]:
+    head = AuditHead.objects.filter(id=1).first()
+    return (head.seq, head.hash) if head else (0, GENESIS_HASH)
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    checked: int
+    head_seq: int
+    head_hash: str
+    broken_seq: int | None = None
+    reason: str = ""
+
+
+def verify(progress=None, batch: int = 5000) -> Verdict:
+    """Walk the whole chain in order; stop at the first broken link."""
+    prev_hash, expected_seq, checked = GENESIS_HASH, 1, 0
+    fields = [
+        "seq",
+        "at_text",
+        "actor_id",
+        "actor_name",
+        "role",
+        "action",
+        "target_type",
+        "target_id",
+        "problem_id",
+        "before",
+        "after",
+        "prev_hash",
+        "hash",
+    ]
+    last_seq = 0
+    while True:
+        rows = list(
+            AuditEvent.objects.filter(seq__gt=last_seq).order_by("seq").values(*fields)[:batch]
+        )
+        if not rows:
+            break
+        for row in rows:
+            if row["seq"] != expected_seq:
+                return Verdict(
+                    False,
+                    checked,
+                    *chain_head(),
+                    broken_seq=expected_seq,
+                    reason=f"event #{expected_seq} is missing (next is #{row['seq']})",
+                )
+            if row["prev_hash"] != prev_hash:
+                return Verdict(
+                    False,
+                    checked,
+                    *chain_head(),
+                    broken_seq=row["seq"],
+                    reason=f"event #{row['seq']} does not follow the event before it",
+                )
+            if event_hash(row, prev_hash) != row["hash"]:
+                return Verdict(
+                    False,
+                    checked,
+                    *chain_head(),
+                    broken_seq=row["seq"],
+                    reason=f"event #{row['seq']} was changed after it was written",
+                )
+            prev_hash, expected_seq, checked = row["hash"], expected_seq + 1, checked + 1
+            last_seq = row["seq"]
+            if progress:
+                progress(1)
+    head_seq, head_hash = chain_head()
+    if head_seq != checked or head_hash != prev_hash:
+        return Verdict(
+            False,
+            checked,
+            head_seq,
+            head_hash,
+            broken_seq=checked + 1,
+            reason=f"the chain ends at #{checked} but its head says #{head_seq}: events were removed from the end",
+        )
+    return Verdict(True, checked, head_seq, head_hash)

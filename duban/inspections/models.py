@@ -1,0 +1,88 @@
+"""Inspections (督察): one visit of an inspection team and its settings."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from duban.org.models import Region, RegionLevel
+
+
+class InspectionKind(models.TextChoices):
+    CENTRAL = "central", _("Central inspection")
+    CENTRAL_LOOKBACK = "central_lookback", _("Central look-back")
+    PROVINCIAL = "provincial", _("Provincial inspection")
+    PROVINCIAL_SPECIAL = "provincial_special", _("Provincial special inspection")
+    SELF = "self", _("Self-inspection")
+
+
+class ReportCadence(models.TextChoices):
+    WEEKLY = "weekly", _("Weekly")
+    BIWEEKLY = "biweekly", _("Every two weeks")
+    MONTHLY = "monthly", _("Monthly")
+    QUARTERLY = "quarterly", _("Quarterly")
+
+
+# The acceptance levels an inspection may configure, from the lowest up.
+ACCEPTANCE_LEVEL_CHOICES = [
+    (RegionLevel.COUNTY, _("County initial check")),
+    (RegionLevel.CITY, _("City acceptance")),
+    (RegionLevel.PROVINCE, _("Provincial acceptance")),
+]
+DEFAULT_ACCEPTANCE_LEVELS = [RegionLevel.COUNTY.value, RegionLevel.CITY.value]
+DEFAULT_CLOSING_CHECKLIST = ["整改报告", "现场照片", "监测报告", "处罚决定书", "会议纪要"]
+
+
+def default_acceptance_levels():
+    return list(DEFAULT_ACCEPTANCE_LEVELS)
+
+
+def default_closing_checklist():
+    return list(DEFAULT_CLOSING_CHECKLIST[:2])
+
+
+class Inspection(models.Model):
+    """督察: one inspection round and the rules its rectification runs by."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=InspectionKind.choices)
+    round_label = models.CharField(_("round / batch"), max_length=100, blank=True)
+    target_region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="inspections")
+    stay_start = models.DateField(_("stay begins"), null=True, blank=True)
+    stay_end = models.DateField(_("stay ends"), null=True, blank=True)
+    feedback_date = models.DateField(_("feedback date"), null=True, blank=True)
+    plan_due_date = models.DateField(_("plan due"), null=True, blank=True)
+    report_cadence = models.CharField(
+        _("progress report cadence"),
+        max_length=10,
+        choices=ReportCadence.choices,
+        default=ReportCadence.MONTHLY,
+    )
+    acceptance_levels = models.JSONField(
+        _("acceptance levels"),
+        default=default_acceptance_levels,
+        help_text=_("From the first check to the last, e.g. county then city."),
+    )
+    notice_working_days = models.PositiveSmallIntegerField(
+        _("public notice (working days)"), default=5
+    )
+    complaint_deadline_days = models.PositiveSmallIntegerField(
+        _("complaint deadline (days)"), default=10
+    )
+    closing_checklist = models.JSONField(
+        _("closing checklist"),
+        default=default_closing_checklist,
+        help_text=_("Evidence categories a closing application must include."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-feedback_date", "code"]
+        verbose_name = _("inspection")
+        verbose_name_plural = _("inspections")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def acceptance_level_label(self, index: int) -> str:
+        labels = dict(ACCEPTANCE_LEVEL_CHOICES)
+        return str(labels.get(self.acceptance_levels[index], self.acceptance_levels[index]))

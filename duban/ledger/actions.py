@@ -1,0 +1,1147 @@
+"""Every change to the ledger, one named function each.
+
+The recipe (STYLE.md): check the state and the actor's role and scope → one
+transaction → a conditional UPDATE on the problem's version, so that of two
+concurrent actions exactly one wins → save → an audit event in the same
+transaction. Views, the API, imports and commands all call these; none of them
+sets a state with save().
+"""
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from duban.audit import log as audit
+from duban.core.workdays import add_working_days
+from duban.org.models import Role, Unit
+from duban.org.scope import acting_membership
+
+from .files import FileRejected, as_content_file, check_upload, thumbnail_and_exif
+from .models import (
+    AcceptanceReview,
+    ApplicationStatus,
+    ClosingApplication,
+    Decision,
+    Evidence,
+    Extension,
+    ExtensionStatus,
+    Measure,
+    MeasureUpdate,
+    Milestone,
+    NoticeStatus,
+    Objection,
+    Problem,
+    ProblemUnit,
+    ProgressReport,
+    PublicNotice,
+    Signature,
+    SignatureRole,
+    State,
+    UnitRole,
+)
+from .transitions import TRANSITIONS
+
+
+class ActionError(Exception):
+    """An action that cannot be taken; the message says why, for the person who tried."""
+
+
+class NotAllowed(ActionError):
+    """The actor can see the problem but has no role that may take this action."""
+
+
+class WrongState(ActionError):
+    pass
+
+
+class Conflict(ActionError):
+    """Someone else changed the problem first; reload and try again."""
+
+
+class InvalidInput(ActionError):
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
+
+
+__all__ = [
+    "ActionError",
+    "NotAllowed",
+    "WrongState",
+    "Conflict",
+    "InvalidInput",
+    "allowed_actions",
+    "create_problem",
+    "update_problem",
+    "split_problem",
+    "assign",
+    "claim",
+    "save_plan",
+    "submit_plan",
+    "approve_plan",
+    "reject_plan",
+    "report_progress",
+    "upload_evidence",
+    "review_evidence",
+    "request_extension",
+    "decide_extension",
+    "apply_for_closing",
+    "edit_application",
+    "withdraw_application",
+    "sign",
+    "endorse",
+    "accept",
+    "return_application",
+    "record_objection",
+    "end_notice",
+]
+
+
+# --- the common recipe -------------------------------------------------------------------
+
+
+def _check(problem: Problem, name: str, by):
+    transition = TRANSITIONS[name]
+    membership = acting_membership(by, problem, transition.roles)
+    if membership is None:
+        raise NotAllowed(
+            _("You have no role that may do this: %(action)s.") % {"action": transition.label}
+        )
+    if problem.state not in transition.sources:
+        raise WrongState(
+            _("This problem is %(state)s; “%(action)s” is not possible now.")
+            % {"state": problem.get_state_display(), "action": transition.label}
+        )
+    return membership
+
+
+def allowed_actions(problem: Problem, user) -> list:
+    """The transitions `user` may take on `problem` now: the page's buttons."""
+    result = []
+    for transition in TRANSITIONS.values():
+        if problem.state in transition.sources and acting_membership(
+            user, problem, transition.roles
+        ):
+            result.append(transition)
+    return result
+
+
+def _bump(problem: Problem, **changes) -> None:
+    """Write `changes` only if nobody changed the problem since it was read."""
+    changes.setdefault("updated_at", timezone.now())
+    updated = Problem.objects.filter(
+        pk=problem.pk, version=problem.version, state=problem.state
+    ).update(version=F("version") + 1, **changes)
+    if not updated:
+        raise Conflict(
+            _("Someone else changed this problem a moment ago. Reload the page and try again.")
+        )
+    for field, value in changes.items():
+        setattr(problem, field, value)
+    problem.version += 1
+
+
+def _record(problem, by, membership, action, before=None, after=None, target=None):
+    audit.record(
+        actor=by,
+        role=membership.role if membership else "",
+        action=action,
+        target=target or problem,
+        before=before,
+        after=after,
+        problem_id=problem.pk,
+    )
+
+
+def _state_change(problem, by, membership, name, to, **changes):
+    before = {"state": problem.state}
+    _bump(problem, state=to, **changes)
+    _record(problem, by, membership, name, before, {"state": to, **_jsonable(changes)})
+
+
+def _jsonable(changes: dict) -> dict:
+    return {
+        k: (v.isoformat() if hasattr(v, "isoformat") else v)
+        for k, v in changes.items()
+        if k != "updated_at"
+    }
+
+
+# --- registering and editing -----------------------------------------------------------
+
+PROBLEM_FIELDS = [
+    "source",
+    "feedback_text",
+    "ledger_number",
+    "title",
+    "category",
+    "nature",
+    "shared_level",
+    "is_key",
+    "is_difficult",
+    "is_sensitive",
+    "region",
+    "lead_unit",
+    "lead_official",
+    "acceptance_unit",
+    "task_force",
+    "target",
+    "deadline_immediate",
+    "deadline_by_date",
+    "deadline_ongoing",
+    "deadline",
+]
+
+
+@dataclass
+class MeasureInput:
+    text: str
+    owner: str = ""
+    due_date: dt.date | None = None
+
+
+@dataclass
+class MilestoneInput:
+    due_date: dt.date
+    percent: int
+    description: str
+
+
+def _value_for_audit(value):
+    if hasattr(value, "pk"):
+        return value.pk
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _validate_problem(problem: Problem) -> None:
+    if not (problem.deadline_immediate or problem.deadline_by_date or problem.deadline_ongoing):
+        raise InvalidInput(_("Choose at least one deadline kind."), "deadline_by_date")
+    if problem.deadline_by_date and not problem.deadline:
+        raise InvalidInput(_("A problem to finish by a date needs its deadline."), "deadline")
+    if problem.nature == "shared" and not problem.shared_level:
+        raise InvalidInput(
+            _("A shared problem needs the level at which it is solved."), "shared_level"
+        )
+    if problem.nature != "shared":
+        problem.shared_level = ""
+
+
+def _set_units(problem: Problem, co_units, implementing_units) -> None:
+    ProblemUnit.objects.filter(problem=problem).delete()
+    links = []
+    if problem.lead_unit_id:
+        links.append(ProblemUnit(problem=problem, unit_id=problem.lead_unit_id, role=UnitRole.LEAD))
+    for unit in co_units or []:
+        links.append(ProblemUnit(problem=problem, unit=unit, role=UnitRole.CO))
+    for unit in implementing_units or []:
+        links.append(ProblemUnit(problem=problem, unit=unit, role=UnitRole.IMPLEMENTING))
+    ProblemUnit.objects.bulk_create(links, ignore_conflicts=True)
+
+
+def _set_measures(problem: Problem, measures) -> None:
+    existing = list(problem.measures.all())
+    # Keep measures whose text is unchanged so their updates stay attached.
+    by_text = {m.text: m for m in existing}
+    keep = []
+    for order, item in enumerate(measures):
+        measure = by_text.pop(item.text, None)
+        if measure is None:
+            measure = Measure(problem=problem, text=item.text)
+        measure.order, measure.owner, measure.due_date = order, item.owner, item.due_date
+        measure.save()
+        keep.append(measure.pk)
+    problem.measures.exclude(pk__in=keep).delete()
+
+
+def _set_milestones(problem: Problem, milestones) -> None:
+    problem.milestones.all().delete()
+    Milestone.objects.bulk_create(
+        [
+            Milestone(
+                problem=problem, due_date=m.due_date, percent=m.percent, description=m.description
+            )
+            for m in milestones
+        ]
+    )
+
+
+def _check_office_scope(by, region) -> object:
+    """The office membership under which `by` may register a problem in `region`."""
+    probe = Problem(region=region, region_path=region.path)
+    membership = acting_membership(by, probe, (Role.OFFICE,))
+    if membership is None:
+        raise NotAllowed(
+            _("Only the rectification office of this region may register problems here.")
+        )
+    return membership
+
+
+def create_problem(
+    *,
+    by,
+    inspection,
+    fields: dict,
+    co_units=(),
+    implementing_units=(),
+    measures=(),
+    milestones=(),
+    parent=None,
+) -> Problem:
+    membership = _check_office_scope(by, fields["region"])
+    problem = Problem(inspection=inspection, parent=parent, **fields)
+    _validate_problem(problem)
+    with transaction.atomic():
+        problem.original_deadline = problem.deadline
+        problem.save()
+        _set_units(problem, co_units, implementing_units)
+        _set_measures(problem, measures)
+        _set_milestones(problem, milestones)
+        problem.refresh_pace_bounds()
+        problem.save(update_fields=["pace_behind_from", "pace_ahead_until"])
+        _record(
+            problem,
+            by,
+            membership,
+            "problem.create",
+            {},
+            {f: _value_for_audit(getattr(problem, f)) for f in PROBLEM_FIELDS}
+            | {
+                "inspection": inspection.code,
+                "parent": parent.pk if parent else None,
+                "co_units": [u.pk for u in co_units],
+                "implementing_units": [u.pk for u in implementing_units],
+                "measures": [m.text for m in measures],
+            },
+        )
+    return problem
+
+
+def update_problem(
+    problem: Problem,
+    *,
+    by,
+    fields: dict,
+    co_units=None,
+    implementing_units=None,
+    measures=None,
+    milestones=None,
+) -> Problem:
+    membership = _check(problem, "edit", by)
+    if "region" in fields and fields["region"] != problem.region:
+        _check_office_scope(by, fields["region"])
+    before = {f: _value_for_audit(getattr(problem, f)) for f in fields}
+    for name, value in fields.items():
+        setattr(problem, name, value)
+    _validate_problem(problem)
+    after = {f: _value_for_audit(getattr(problem, f)) for f in fields}
+    changed = {f for f in fields if before[f] != after[f]}
+    with transaction.atomic():
+        _bump(problem)
+        if problem.original_deadline is None:
+            problem.original_deadline = problem.deadline
+        problem.save()
+        extra_before, extra_after = {}, {}
+        if co_units is not None or implementing_units is not None:
+            old = {
+                r: sorted(problem.unit_links.filter(role=r).values_list("unit_id", flat=True))
+                for r in (UnitRole.CO, UnitRole.IMPLEMENTING)
+            }
+            co = co_units if co_units is not None else Unit.objects.filter(pk__in=old[UnitRole.CO])
+            imp = (
+                implementing_units
+                if implementing_units is not None
+                else Unit.objects.filter(pk__in=old[UnitRole.IMPLEMENTING])
+            )
+            _set_units(problem, co, imp)
+            new = {"co": sorted(u.pk for u in co), "implementing": sorted(u.pk for u in imp)}
+            if new["co"] != old[UnitRole.CO] or new["implementing"] != old[UnitRole.IMPLEMENTING]:
+                extra_before.update(
+                    co_units=old[UnitRole.CO], implementing_units=old[UnitRole.IMPLEMENTING]
+                )
+                extra_after.update(co_units=new["co"], implementing_units=new["implementing"])
+        elif "lead_unit" in changed:
+            _set_units(problem, problem.co_units(), problem.implementing_units())
+        if measures is not None:
+            old_measures = list(problem.measures.values_list("text", flat=True))
+            _set_measures(problem, measures)
+            if old_measures != [m.text for m in measures]:
+                extra_before["measures"], extra_after["measures"] = (
+                    old_measures,
+                    [m.text for m in measures],
+                )
+        if milestones is not None:
+            _set_milestones(problem, milestones)
+            extra_after["milestones"] = [[m.due_date.isoformat(), m.percent] for m in milestones]
+        problem.refresh_pace_bounds()
+        problem.save(update_fields=["pace_behind_from", "pace_ahead_until"])
+        _record(
+            problem,
+            by,
+            membership,
+            "problem.edit",
+            {f: before[f] for f in changed} | extra_before,
+            {f: after[f] for f in changed} | extra_after,
+        )
+    return problem
+
+
+def split_problem(parent: Problem, *, by, children: list[dict]) -> list[Problem]:
+    """Split a problem into child problems for lower-level units, each assigned at once."""
+    membership = _check(parent, "split", by)
+    if not children:
+        raise InvalidInput(_("Add at least one child problem."))
+    created = []
+    with transaction.atomic():
+        _bump(parent)
+        for index, child in enumerate(children, start=1):
+            unit = child["lead_unit"]
+            if not unit.region.path.startswith(parent.region_path):
+                raise InvalidInput(
+                    _("%(unit)s lies outside the region of the parent problem.") % {"unit": unit}
+                )
+            fields = {
+                f: getattr(parent, f)
+                for f in [
+                    "source",
+                    "feedback_text",
+                    "category",
+                    "nature",
+                    "shared_level",
+                    "is_key",
+                    "is_difficult",
+                    "is_sensitive",
+                    "target",
+                    "deadline_immediate",
+                    "deadline_by_date",
+                    "deadline_ongoing",
+                    "deadline",
+                    "lead_official",
+                    "acceptance_unit",
+                ]
+            }
+            fields.update(
+                title=child.get("title") or parent.title,
+                ledger_number=child.get("ledger_number") or f"{parent.ledger_number}-{index}",
+                region=unit.region,
+                lead_unit=unit,
+            )
+            fields.update({k: v for k, v in child.items() if k in fields and v not in (None, "")})
+            problem = create_problem(
+                by=by,
+                inspection=parent.inspection,
+                fields=fields,
+                parent=parent,
+                measures=[MeasureInput(m.text, m.owner, m.due_date) for m in parent.measures.all()],
+            )
+            assign(problem, by=by)
+            created.append(problem)
+        _record(parent, by, membership, "problem.split", {}, {"children": [p.pk for p in created]})
+    return created
+
+
+# --- assignment and plan -------------------------------------------------------------
+
+
+def assign(problem: Problem, *, by) -> Problem:
+    membership = _check(problem, "assign", by)
+    if not problem.lead_unit_id:
+        raise InvalidInput(_("Choose the lead unit before assigning."), "lead_unit")
+    now = timezone.now()
+    with transaction.atomic():
+        _state_change(problem, by, membership, "assign", State.ASSIGNED, assigned_at=now)
+        problem.refresh_pace_bounds()
+        Problem.objects.filter(pk=problem.pk).update(
+            pace_behind_from=problem.pace_behind_from, pace_ahead_until=problem.pace_ahead_until
+        )
+    return problem
+
+
+def claim(problem: Problem, *, by) -> Problem:
+    membership = _check(problem, "claim", by)
+    with transaction.atomic():
+        _state_change(problem, by, membership, "claim", State.CLAIMED)
+    return problem
+
+
+def save_plan(problem: Problem, *, by, target: str, measures: list, milestones: list) -> Problem:
+    """The unit drafts its plan: target, measures with owners and due dates, milestones."""
+    membership = _check(problem, "save_plan", by)
+    if not target.strip():
+        raise InvalidInput(_("Write the rectification target."), "target")
+    if not measures:
+        raise InvalidInput(_("Add at least one measure."), "measures")
+    with transaction.atomic():
+        _bump(problem)
+        before = {
+            "target": problem.target,
+            "measures": list(problem.measures.values_list("text", flat=True)),
+        }
+        problem.target = target
+        problem.save(update_fields=["target"])
+        _set_measures(problem, measures)
+        _set_milestones(problem, milestones)
+        problem.refresh_pace_bounds()
+        problem.save(update_fields=["pace_behind_from", "pace_ahead_until"])
+        _record(
+            problem,
+            by,
+            membership,
+            "plan.save",
+            before,
+            {
+                "target": target,
+                "measures": [m.text for m in measures],
+                "milestones": [[m.due_date.isoformat(), m.percent] for m in milestones],
+            },
+        )
+    return problem
+
+
+def submit_plan(problem: Problem, *, by) -> Problem:
+    membership = _check(problem, "submit_plan", by)
+    if not problem.target.strip() or not problem.measures.exists():
+        raise InvalidInput(_("Draft the plan (target and measures) before submitting it."))
+    with transaction.atomic():
+        _state_change(problem, by, membership, "plan.submit", State.PLAN_SUBMITTED)
+    return problem
+
+
+def approve_plan(problem: Problem, *, by, note: str = "") -> Problem:
+    membership = _check(problem, "approve_plan", by)
+    with transaction.atomic():
+        _state_change(problem, by, membership, "plan.approve", State.IN_PROGRESS)
+        if note:
+            _record(problem, by, membership, "plan.approve.note", {}, {"note": note})
+    return problem
+
+
+def reject_plan(problem: Problem, *, by, reasons: str) -> Problem:
+    membership = _check(problem, "reject_plan", by)
+    if not reasons.strip():
+        raise InvalidInput(_("Say why the plan is returned."), "reasons")
+    with transaction.atomic():
+        _bump(problem, state=State.CLAIMED)
+        _record(
+            problem,
+            by,
+            membership,
+            "plan.return",
+            {"state": State.PLAN_SUBMITTED},
+            {"state": State.CLAIMED, "reasons": reasons},
+        )
+    return problem
+
+
+# --- progress and evidence -------------------------------------------------------------
+
+
+def report_progress(
+    problem: Problem,
+    *,
+    by,
+    period: str,
+    text: str,
+    percent: int,
+    measure_updates=(),
+    files=(),
+    evidence_category: str = "",
+) -> ProgressReport:
+    """进展报告: period, text, percent, measure updates and evidence files."""
+    membership = _check(problem, "report_progress", by)
+    if not period.strip():
+        raise InvalidInput(_("Name the period this report covers."), "period")
+    if not text.strip():
+        raise InvalidInput(_("Describe the progress."), "text")
+    if not 0 <= percent <= 100:
+        raise InvalidInput(_("Progress is a percentage from 0 to 100."), "percent")
+    checked = [_checked(f) for f in files]
+    with _files_removed_on_failure() as stored, transaction.atomic():
+        now = timezone.now()
+        _bump(problem, progress_percent=percent, last_report_at=now)
+        report = ProgressReport.objects.create(
+            problem=problem,
+            period=period,
+            text=text,
+            percent=percent,
+            submitted_by=by,
+            submitted_at=now,
+        )
+        measures = {m.pk: m for m in problem.measures.all()}
+        for measure_id, note, done in measure_updates:
+            measure = measures.get(measure_id)
+            if measure is None:
+                raise InvalidInput(_("A measure update names a measure of another problem."))
+            MeasureUpdate.objects.create(report=report, measure=measure, note=note, done=done)
+            measure.note, measure.done = note, done
+            measure.save(update_fields=["note", "done"])
+        problem.refresh_pace_bounds()
+        Problem.objects.filter(pk=problem.pk).update(
+            pace_behind_from=problem.pace_behind_from, pace_ahead_until=problem.pace_ahead_until
+        )
+        _record(
+            problem,
+            by,
+            membership,
+            "progress.report",
+            {},
+            {
+                "report": report.pk,
+                "period": period,
+                "percent": percent,
+                "text": text,
+                "measure_updates": [[m, n, d] for m, n, d in measure_updates],
+            },
+        )
+        for item in checked:
+            stored.append(
+                _store_evidence(
+                    problem, by, membership, item, evidence_category or "现场照片", report=report
+                )
+            )
+    return report
+
+
+def _checked(uploaded):
+    try:
+        return check_upload(uploaded)
+    except FileRejected as error:
+        raise InvalidInput(str(error), "files") from None
+
+
+def _store_evidence(problem, by, membership, checked, category, title="", report=None) -> Evidence:
+    try:
+        thumb, taken_at, position = thumbnail_and_exif(checked)
+    except FileRejected as error:
+        raise InvalidInput(str(error), "files") from None
+    evidence = Evidence(
+        problem=problem,
+        report=report,
+        category=category,
+        title=title,
+        original_name=checked.original_name,
+        content_type=checked.content_type,
+        size=len(checked.content),
+        sha256=checked.sha256,
+        uploaded_by=by,
+        taken_at=taken_at,
+    )
+    if position:
+        evidence.latitude, evidence.longitude = round(position[0], 6), round(position[1], 6)
+    content = as_content_file(checked)
+    evidence.file.save(content.name, content, save=False)
+    if thumb:
+        evidence.thumbnail.save(thumb.name, thumb, save=False)
+    evidence.save()
+    _record(
+        problem,
+        by,
+        membership,
+        "evidence.upload",
+        {},
+        {
+            "evidence": evidence.pk,
+            "category": category,
+            "name": checked.original_name,
+            "sha256": checked.sha256,
+            "size": len(checked.content),
+        },
+        target=evidence,
+    )
+    return evidence
+
+
+@contextlib.contextmanager
+def _files_removed_on_failure():
+    """Files are written before the transaction commits; if it fails, remove them again."""
+    stored: list = []
+    try:
+        yield stored
+    except BaseException:
+        for evidence in stored:
+            for field in (evidence.file, evidence.thumbnail):
+                if field:
+                    field.storage.delete(field.name)
+        raise
+
+
+def upload_evidence(
+    problem: Problem, *, by, files, category: str, title: str = ""
+) -> list[Evidence]:
+    membership = _check(problem, "upload_evidence", by)
+    if not category.strip():
+        raise InvalidInput(_("Choose the category of the material."), "category")
+    if not files:
+        raise InvalidInput(_("Choose at least one file."), "files")
+    checked = [_checked(f) for f in files]
+    with _files_removed_on_failure() as stored, transaction.atomic():
+        _bump(problem)
+        for item in checked:
+            stored.append(_store_evidence(problem, by, membership, item, category, title))
+    return stored
+
+
+def review_evidence(evidence: Evidence, *, by) -> Evidence:
+    """The unit head marks a file as checked (审核)."""
+    problem = evidence.problem
+    membership = acting_membership(by, problem, (Role.UNIT_HEAD,))
+    if membership is None:
+        raise NotAllowed(_("Only the head of the lead unit reviews its evidence."))
+    if evidence.reviewed_at:
+        raise WrongState(_("This file was already reviewed."))
+    with transaction.atomic():
+        updated = Evidence.objects.filter(pk=evidence.pk, reviewed_at__isnull=True).update(
+            reviewed_by=by, reviewed_at=timezone.now()
+        )
+        if not updated:
+            raise Conflict(_("This file was reviewed a moment ago."))
+        _record(
+            problem,
+            by,
+            membership,
+            "evidence.review",
+            {},
+            {"evidence": evidence.pk},
+            target=evidence,
+        )
+    evidence.refresh_from_db()
+    return evidence
+
+
+# --- extension -----------------------------------------------------------------------
+
+
+def request_extension(
+    problem: Problem, *, by, reasons: str, efforts: str, new_deadline: dt.date, roadmap: str
+) -> Extension:
+    membership = _check(problem, "request_extension", by)
+    for name, value in (("reasons", reasons), ("efforts", efforts), ("roadmap", roadmap)):
+        if not value.strip():
+            raise InvalidInput(_("This field is required."), name)
+    if problem.deadline and new_deadline <= problem.deadline:
+        raise InvalidInput(
+            _("The new deadline must be later than the current one (%(date)s).")
+            % {"date": problem.deadline},
+            "new_deadline",
+        )
+    with transaction.atomic():
+        _bump(problem)
+        try:
+            with transaction.atomic():
+                extension = Extension.objects.create(
+                    problem=problem,
+                    reasons=reasons,
+                    efforts=efforts,
+                    roadmap=roadmap,
+                    old_deadline=problem.deadline,
+                    new_deadline=new_deadline,
+                    requested_by=by,
+                )
+        except IntegrityError:
+            raise WrongState(
+                _("An extension request for this problem is already waiting for a decision.")
+            ) from None
+        _record(
+            problem,
+            by,
+            membership,
+            "extension.request",
+            {"deadline": _iso(problem.deadline)},
+            {
+                "extension": extension.pk,
+                "new_deadline": new_deadline.isoformat(),
+                "reasons": reasons,
+            },
+        )
+    return extension
+
+
+def decide_extension(extension: Extension, *, by, approve: bool, note: str = "") -> Extension:
+    problem = extension.problem
+    membership = _check(problem, "decide_extension", by)
+    if extension.status != ExtensionStatus.PENDING:
+        raise WrongState(_("This extension request was already decided."))
+    if not approve and not note.strip():
+        raise InvalidInput(_("Say why the extension is rejected."), "note")
+    status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REJECTED
+    with transaction.atomic():
+        changes = {}
+        if approve:
+            changes = {"deadline": extension.new_deadline}
+            if problem.original_deadline is None:
+                changes["original_deadline"] = problem.deadline
+        _bump(problem, **changes)
+        updated = Extension.objects.filter(pk=extension.pk, status=ExtensionStatus.PENDING).update(
+            status=status, decided_by=by, decided_at=timezone.now(), decision_note=note
+        )
+        if not updated:
+            raise Conflict(_("This extension request was decided a moment ago."))
+        if approve:
+            problem.refresh_pace_bounds()
+            Problem.objects.filter(pk=problem.pk).update(
+                pace_behind_from=problem.pace_behind_from, pace_ahead_until=problem.pace_ahead_until
+            )
+        _record(
+            problem,
+            by,
+            membership,
+            f"extension.{status}",
+            {"deadline": _iso(extension.old_deadline)},
+            {"extension": extension.pk, "deadline": _iso(problem.deadline), "note": note},
+        )
+    extension.refresh_from_db()
+    return extension
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+# --- closing application, signatures, acceptance, notice -------------------------------
+
+
+def missing_materials(problem: Problem) -> list[str]:
+    """Checklist categories of the inspection for which the problem has no file yet."""
+    present = set(problem.evidence.values_list("category", flat=True))
+    return [c for c in problem.inspection.closing_checklist if c not in present]
+
+
+def open_application(problem: Problem) -> ClosingApplication | None:
+    return problem.closing_applications.filter(status=ApplicationStatus.SUBMITTED).first()
+
+
+def content_hash(application: ClosingApplication) -> str:
+    payload = json.dumps(application.signed_content(), ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def apply_for_closing(problem: Problem, *, by, summary: str, self_check: str) -> ClosingApplication:
+    """申请销号: with a self-check statement and every file on the problem as evidence."""
+    membership = _check(problem, "apply_for_closing", by)
+    if not summary.strip():
+        raise InvalidInput(_("Describe what was done."), "summary")
+    if not self_check.strip():
+        raise InvalidInput(_("Write the self-check statement."), "self_check")
+    missing = missing_materials(problem)
+    if missing:
+        raise InvalidInput(
+            _("Materials still missing from the evidence catalogue: %(list)s.")
+            % {"list": "、".join(missing)}
+        )
+    open_children = problem.children.exclude(state=State.CLOSED)
+    if open_children.exists():
+        raise WrongState(
+            _("%(n)d child problems are not closed yet; a parent closes only after all of them.")
+            % {"n": open_children.count()}
+        )
+    with transaction.atomic():
+        _state_change(problem, by, membership, "closing.apply", State.CLOSING_APPLIED)
+        application = ClosingApplication.objects.create(
+            problem=problem, summary=summary, self_check=self_check, submitted_by=by
+        )
+        application.evidence.set(problem.evidence.all())
+        _record(
+            problem,
+            by,
+            membership,
+            "closing.application",
+            {},
+            {
+                "application": application.pk,
+                "content_hash": content_hash(application),
+                "evidence": sorted(problem.evidence.values_list("sha256", flat=True)),
+            },
+            target=application,
+        )
+    return application
+
+
+def edit_application(problem: Problem, *, by, summary: str, self_check: str) -> ClosingApplication:
+    """Editing after signing voids the signatures: they covered the old content."""
+    membership = _check(problem, "edit_application", by)
+    application = open_application(problem)
+    if not summary.strip() or not self_check.strip():
+        raise InvalidInput(_("Both what was done and the self-check statement are required."))
+    with transaction.atomic():
+        _bump(problem)
+        before = {
+            "summary": application.summary,
+            "self_check": application.self_check,
+            "content_hash": content_hash(application),
+        }
+        application.summary, application.self_check = summary, self_check
+        application.edited_at = timezone.now()
+        application.save(update_fields=["summary", "self_check", "edited_at"])
+        application.evidence.set(problem.evidence.all())
+        voided = list(
+            application.signatures.filter(voided_at__isnull=True).values_list("pk", flat=True)
+        )
+        application.signatures.filter(pk__in=voided).update(
+            voided_at=timezone.now(), void_reason="application edited after signing"
+        )
+        _record(
+            problem,
+            by,
+            membership,
+            "closing.edit",
+            before,
+            {
+                "summary": summary,
+                "self_check": self_check,
+                "content_hash": content_hash(application),
+                "voided_signatures": voided,
+            },
+            target=application,
+        )
+    return application
+
+
+def withdraw_application(problem: Problem, *, by) -> Problem:
+    membership = _check(problem, "withdraw_application", by)
+    application = open_application(problem)
+    with transaction.atomic():
+        _state_change(problem, by, membership, "closing.withdraw", State.IN_PROGRESS)
+        application.status = ApplicationStatus.WITHDRAWN
+        application.save(update_fields=["status"])
+    return problem
+
+
+def _signature(problem: Problem, *, by, statement: str, name: str, role: str) -> Signature:
+    membership = _check(problem, name, by)
+    if not statement.strip():
+        raise InvalidInput(_("Write the statement you sign."), "statement")
+    application = open_application(problem)
+    with transaction.atomic():
+        _bump(problem)
+        digest = content_hash(application)
+        try:
+            with transaction.atomic():
+                signature = Signature.objects.create(
+                    application=application,
+                    signer=by,
+                    role=role,
+                    statement=statement,
+                    content_hash=digest,
+                )
+        except IntegrityError:
+            raise WrongState(_("This application already carries this signature.")) from None
+        _record(
+            problem,
+            by,
+            membership,
+            f"closing.{name}",
+            {},
+            {"application": application.pk, "statement": statement, "content_hash": digest},
+            target=application,
+        )
+        needed = {SignatureRole.UNIT_HEAD} | (
+            {SignatureRole.LEAD_OFFICIAL} if problem.lead_official_id else set()
+        )
+        have = set(
+            application.signatures.filter(voided_at__isnull=True).values_list("role", flat=True)
+        )
+        if needed <= have:
+            _bump(problem, state=State.UNDER_ACCEPTANCE, acceptance_level=0)
+            _record(
+                problem,
+                None,
+                None,
+                "acceptance.start",
+                {"state": State.CLOSING_APPLIED},
+                {"state": State.UNDER_ACCEPTANCE, "level": problem.inspection.acceptance_levels[0]},
+            )
+    return signature
+
+
+def sign(problem: Problem, *, by, statement: str) -> Signature:
+    """签字: the unit head signs the closing application."""
+    return _signature(
+        problem, by=by, statement=statement, name="sign", role=SignatureRole.UNIT_HEAD
+    )
+
+
+def endorse(problem: Problem, *, by, statement: str) -> Signature:
+    """背书: the lead official endorses the closing application."""
+    return _signature(
+        problem, by=by, statement=statement, name="endorse", role=SignatureRole.LEAD_OFFICIAL
+    )
+
+
+def _acceptor_membership(problem: Problem, by, name: str):
+    _check(problem, name, by)
+    level = problem.inspection.acceptance_levels[problem.acceptance_level]
+    for m in (m for m in acting_memberships(by, problem, (Role.ACCEPTOR,))):
+        if m.unit.region.level == level:
+            return m
+    raise NotAllowed(
+        _("This problem is at the %(level)s; only acceptors of that level decide it.")
+        % {"level": problem.inspection.acceptance_level_label(problem.acceptance_level)}
+    )
+
+
+def acting_memberships(by, problem, roles):
+    from duban.org.scope import memberships
+
+    return [
+        m
+        for m in memberships(by)
+        if m.role in roles and problem.region_path.startswith(m.unit.region.path)
+    ]
+
+
+def accept(problem: Problem, *, by, site_check: str) -> AcceptanceReview:
+    """One acceptance level accepts; after the last level the public notice opens."""
+    membership = _acceptor_membership(problem, by, "accept")
+    if not site_check.strip():
+        raise InvalidInput(_("Record the site-check conclusion."), "site_check")
+    application = open_application(problem)
+    levels = problem.inspection.acceptance_levels
+    level = problem.acceptance_level
+    with transaction.atomic():
+        last = level + 1 >= len(levels)
+        if last:
+            _bump(problem, state=State.PUBLIC_NOTICE)
+        else:
+            _bump(problem, acceptance_level=level + 1)
+        try:
+            with transaction.atomic():
+                review = AcceptanceReview.objects.create(
+                    application=application,
+                    level=level,
+                    level_name=levels[level],
+                    reviewer=by,
+                    decision=Decision.ACCEPTED,
+                    site_check=site_check,
+                )
+        except IntegrityError:
+            raise Conflict(_("This level was decided a moment ago by someone else.")) from None
+        _record(
+            problem,
+            by,
+            membership,
+            "acceptance.accept",
+            {"state": State.UNDER_ACCEPTANCE, "level": levels[level]},
+            {"state": problem.state, "level": levels[level], "site_check": site_check},
+            target=application,
+        )
+        if last:
+            application.status = ApplicationStatus.ACCEPTED
+            application.save(update_fields=["status"])
+            today = timezone.localdate()
+            days = problem.inspection.notice_working_days
+            notice = PublicNotice.objects.create(
+                problem=problem,
+                application=application,
+                starts_on=today,
+                ends_on=add_working_days(today, days),
+                text=application.summary,
+            )
+            _record(
+                problem,
+                None,
+                None,
+                "notice.open",
+                {},
+                {
+                    "notice": notice.pk,
+                    "starts_on": notice.starts_on.isoformat(),
+                    "ends_on": notice.ends_on.isoformat(),
+                    "working_days": days,
+                },
+            )
+    return review
+
+
+def return_application(problem: Problem, *, by, site_check: str, reasons: str) -> AcceptanceReview:
+    """退回: the level returns the application; the problem goes back to in progress."""
+    membership = _acceptor_membership(problem, by, "return")
+    if not reasons.strip():
+        raise InvalidInput(_("Say why the application is returned."), "reasons")
+    application = open_application(problem)
+    levels = problem.inspection.acceptance_levels
+    level = problem.acceptance_level
+    with transaction.atomic():
+        _bump(problem, state=State.IN_PROGRESS, acceptance_level=0)
+        try:
+            with transaction.atomic():
+                review = AcceptanceReview.objects.create(
+                    application=application,
+                    level=level,
+                    level_name=levels[level],
+                    reviewer=by,
+                    decision=Decision.RETURNED,
+                    site_check=site_check,
+                    reasons=reasons,
+                )
+        except IntegrityError:
+            raise Conflict(_("This level was decided a moment ago by someone else.")) from None
+        application.status = ApplicationStatus.RETURNED
+        application.save(update_fields=["status"])
+        _record(
+            problem,
+            by,
+            membership,
+            "acceptance.return",
+            {"state": State.UNDER_ACCEPTANCE, "level": levels[level]},
+            {"state": State.IN_PROGRESS, "reasons": reasons, "site_check": site_check},
+            target=application,
+        )
+    return review
+
+
+def open_notice(problem: Problem) -> PublicNotice | None:
+    return problem.notices.filter(status=NoticeStatus.OPEN).first()
+
+
+def record_objection(problem: Problem, *, by, text: str) -> Objection:
+    """An upheld objection during 公示 returns the problem to in progress."""
+    membership = _check(problem, "record_objection", by)
+    if not text.strip():
+        raise InvalidInput(_("Write down the objection."), "text")
+    notice = open_notice(problem)
+    with transaction.atomic():
+        _state_change(
+            problem, by, membership, "notice.objection", State.IN_PROGRESS, acceptance_level=0
+        )
+        objection = Objection.objects.create(notice=notice, text=text, recorded_by=by)
+        notice.status = NoticeStatus.OBJECTED
+        notice.save(update_fields=["status"])
+        _record(problem, by, membership, "notice.objection.text", {}, {"text": text}, target=notice)
+    return objection
+
+
+def end_notice(problem: Problem, *, by, today: dt.date | None = None) -> Problem:
+    """End the public notice and close (销号); refused before the period is over."""
+    membership = _check(problem, "end_notice", by)
+    notice = open_notice(problem)
+    today = today or timezone.localdate()
+    if today <= notice.ends_on:
+        raise WrongState(
+            _("The public notice runs until %(date)s; it can be ended after that day.")
+            % {"date": notice.ends_on.isoformat()}
+        )
+    if problem.children.exclude(state=State.CLOSED).exists():
+        raise WrongState(
+            _("Child problems are still open; a parent closes only after all of them.")
+        )
+    with transaction.atomic():
+        _state_change(
+            problem,
+            by,
+            membership,
+            "close",
+            State.CLOSED,
+            closed_at=timezone.now(),
+            progress_percent=100,
+        )
+        notice.status = NoticeStatus.ENDED
+        notice.save(update_fields=["status"])
+    return problem

@@ -1,0 +1,11 @@
+from django.urls import include, path
+
+from duban.accounts.urls import login_urlpatterns
+
+urlpatterns = [
+    path("", include("duban.core.urls")),
+    path("accounts/", include(login_urlpatterns)),
+    path("accounts/", include("duban.accounts.urls")),
+    path("ledger/", include("duban.ledger.urls")),
+    path("api/v1/", include("duban.api.urls")),
+]
