@@ -48,6 +48,9 @@ from .models import (
 )
 from .transitions import TRANSITIONS
 
+# Photos sent with a progress report go to this evidence category unless another is chosen.
+PROGRESS_PHOTO_CATEGORY = "现场照片"
+
 
 class ActionError(Exception):
     """An action that cannot be taken; the message says why, for the person who tried."""
@@ -73,6 +76,7 @@ class InvalidInput(ActionError):
 
 __all__ = [
     "ActionError",
+    "check",
     "NotAllowed",
     "WrongState",
     "Conflict",
@@ -107,7 +111,43 @@ __all__ = [
 # --- the common recipe -------------------------------------------------------------------
 
 
-def _check(problem: Problem, name: str, by):
+def _pending_extension(problem):
+    return problem.extensions.filter(status=ExtensionStatus.PENDING).first()
+
+
+def _has_valid_signature(problem, role) -> bool:
+    application = open_application(problem)
+    return bool(
+        application and application.signatures.filter(role=role, voided_at__isnull=True).exists()
+    )
+
+
+def _precondition(problem: Problem, name: str) -> str | None:
+    """Beyond state and role: what else must hold for action `name`, as a refusal message."""
+    if name in ("edit_application", "withdraw_application", "sign", "endorse", "accept", "return"):
+        if open_application(problem) is None:
+            return _("There is no open closing application.")
+    if name in ("record_objection", "end_notice") and open_notice(problem) is None:
+        return _("There is no open public notice.")
+    if name == "decide_extension" and _pending_extension(problem) is None:
+        return _("No extension request is waiting for a decision.")
+    if name == "request_extension" and _pending_extension(problem) is not None:
+        return _("An extension request for this problem is already waiting for a decision.")
+    if name == "sign" and _has_valid_signature(problem, SignatureRole.UNIT_HEAD):
+        return _("The unit head has already signed this application.")
+    if name == "endorse":
+        if not problem.lead_official_id:
+            return _("This problem has no lead official to endorse it.")
+        if _has_valid_signature(problem, SignatureRole.LEAD_OFFICIAL):
+            return _("The lead official has already endorsed this application.")
+    return None
+
+
+def check(problem: Problem, name: str, by):
+    """May `by` take action `name` on `problem` now? The membership to act under, or an ActionError.
+
+    The same check guards the action, draws the page's buttons and explains a refusal.
+    """
     transition = TRANSITIONS[name]
     membership = acting_membership(by, problem, transition.roles)
     if membership is None:
@@ -119,17 +159,32 @@ def _check(problem: Problem, name: str, by):
             _("This problem is %(state)s; “%(action)s” is not possible now.")
             % {"state": problem.get_state_display(), "action": transition.label}
         )
+    if name in ("accept", "return"):
+        # Only acceptors of the level the problem is at decide it.
+        membership = _level_acceptor(problem, by)
+        if membership is None:
+            raise NotAllowed(
+                _("This problem is at the %(level)s; only acceptors of that level decide it.")
+                % {"level": problem.inspection.acceptance_level_label(problem.acceptance_level)}
+            )
+    refusal = _precondition(problem, name)
+    if refusal:
+        raise WrongState(refusal)
     return membership
+
+
+_check = check
 
 
 def allowed_actions(problem: Problem, user) -> list:
     """The transitions `user` may take on `problem` now: the page's buttons."""
     result = []
     for transition in TRANSITIONS.values():
-        if problem.state in transition.sources and acting_membership(
-            user, problem, transition.roles
-        ):
-            result.append(transition)
+        try:
+            check(problem, transition.name, user)
+        except ActionError:
+            continue
+        result.append(transition)
     return result
 
 
@@ -244,6 +299,12 @@ def _set_units(problem: Problem, co_units, implementing_units) -> None:
         links.append(ProblemUnit(problem=problem, unit=unit, role=UnitRole.CO))
     for unit in implementing_units or []:
         links.append(ProblemUnit(problem=problem, unit=unit, role=UnitRole.IMPLEMENTING))
+    if problem.parent_id and problem.parent.lead_unit_id:
+        links.append(
+            ProblemUnit(
+                problem=problem, unit_id=problem.parent.lead_unit_id, role=UnitRole.SUPERVISING
+            )
+        )
     ProblemUnit.objects.bulk_create(links, ignore_conflicts=True)
 
 
@@ -285,6 +346,16 @@ def _check_office_scope(by, region) -> object:
     return membership
 
 
+def _check_units_in_scope(membership, units) -> None:
+    """An office links only units of its own region: linked units' staff will see the problem."""
+    region_path = membership.unit.region.path
+    for unit in units:
+        if unit is not None and not unit.region.path.startswith(region_path):
+            raise InvalidInput(
+                _("%(unit)s lies outside the region of your office.") % {"unit": unit}, "lead_unit"
+            )
+
+
 def create_problem(
     *,
     by,
@@ -299,6 +370,9 @@ def create_problem(
     membership = _check_office_scope(by, fields["region"])
     problem = Problem(inspection=inspection, parent=parent, **fields)
     _validate_problem(problem)
+    _check_units_in_scope(
+        membership, [problem.lead_unit, problem.acceptance_unit, *co_units, *implementing_units]
+    )
     with transaction.atomic():
         problem.original_deadline = problem.deadline
         problem.save()
@@ -338,6 +412,15 @@ def update_problem(
     membership = _check(problem, "edit", by)
     if "region" in fields and fields["region"] != problem.region:
         _check_office_scope(by, fields["region"])
+    _check_units_in_scope(
+        membership,
+        [
+            fields.get("lead_unit"),
+            fields.get("acceptance_unit"),
+            *(co_units or []),
+            *(implementing_units or []),
+        ],
+    )
     before = {f: _value_for_audit(getattr(problem, f)) for f in fields}
     for name, value in fields.items():
         setattr(problem, name, value)
@@ -604,7 +687,12 @@ def report_progress(
         for item in checked:
             stored.append(
                 _store_evidence(
-                    problem, by, membership, item, evidence_category or "现场照片", report=report
+                    problem,
+                    by,
+                    membership,
+                    item,
+                    evidence_category or PROGRESS_PHOTO_CATEGORY,
+                    report=report,
                 )
             )
     return report
@@ -686,7 +774,36 @@ def upload_evidence(
         _bump(problem)
         for item in checked:
             stored.append(_store_evidence(problem, by, membership, item, category, title))
+        application = open_application(problem) if problem.state == State.CLOSING_APPLIED else None
+        if application is not None:
+            # A file added to a submitted application changes what was signed.
+            application.evidence.add(*stored)
+            voided = _void_signatures(application, "evidence added after signing")
+            _record(
+                problem,
+                by,
+                membership,
+                "closing.evidence_added",
+                {},
+                {
+                    "application": application.pk,
+                    "content_hash": content_hash(application),
+                    "voided_signatures": voided,
+                },
+                target=application,
+            )
     return stored
+
+
+def _void_signatures(application: ClosingApplication, reason: str) -> list[int]:
+    """Void the valid signatures of an application whose content changed; return their ids."""
+    voided = list(
+        application.signatures.filter(voided_at__isnull=True).values_list("pk", flat=True)
+    )
+    application.signatures.filter(pk__in=voided).update(
+        voided_at=timezone.now(), void_reason=reason
+    )
+    return voided
 
 
 def review_evidence(evidence: Evidence, *, by) -> Evidence:
@@ -881,12 +998,7 @@ def edit_application(problem: Problem, *, by, summary: str, self_check: str) -> 
         application.edited_at = timezone.now()
         application.save(update_fields=["summary", "self_check", "edited_at"])
         application.evidence.set(problem.evidence.all())
-        voided = list(
-            application.signatures.filter(voided_at__isnull=True).values_list("pk", flat=True)
-        )
-        application.signatures.filter(pk__in=voided).update(
-            voided_at=timezone.now(), void_reason="application edited after signing"
-        )
+        voided = _void_signatures(application, "application edited after signing")
         _record(
             problem,
             by,
@@ -975,16 +1087,13 @@ def endorse(problem: Problem, *, by, statement: str) -> Signature:
     )
 
 
-def _acceptor_membership(problem: Problem, by, name: str):
-    _check(problem, name, by)
+def _level_acceptor(problem: Problem, by):
+    """The acceptor membership of `by` at the acceptance level the problem is at, if any."""
     level = problem.inspection.acceptance_levels[problem.acceptance_level]
-    for m in (m for m in acting_memberships(by, problem, (Role.ACCEPTOR,))):
+    for m in acting_memberships(by, problem, (Role.ACCEPTOR,)):
         if m.unit.region.level == level:
             return m
-    raise NotAllowed(
-        _("This problem is at the %(level)s; only acceptors of that level decide it.")
-        % {"level": problem.inspection.acceptance_level_label(problem.acceptance_level)}
-    )
+    return None
 
 
 def acting_memberships(by, problem, roles):
@@ -999,7 +1108,7 @@ def acting_memberships(by, problem, roles):
 
 def accept(problem: Problem, *, by, site_check: str) -> AcceptanceReview:
     """One acceptance level accepts; after the last level the public notice opens."""
-    membership = _acceptor_membership(problem, by, "accept")
+    membership = check(problem, "accept", by)
     if not site_check.strip():
         raise InvalidInput(_("Record the site-check conclusion."), "site_check")
     application = open_application(problem)
@@ -1062,7 +1171,7 @@ def accept(problem: Problem, *, by, site_check: str) -> AcceptanceReview:
 
 def return_application(problem: Problem, *, by, site_check: str, reasons: str) -> AcceptanceReview:
     """退回: the level returns the application; the problem goes back to in progress."""
-    membership = _acceptor_membership(problem, by, "return")
+    membership = check(problem, "return", by)
     if not reasons.strip():
         raise InvalidInput(_("Say why the application is returned."), "reasons")
     application = open_application(problem)

@@ -235,6 +235,8 @@ class UnitRole(models.TextChoices):
     LEAD = "lead", _("Lead unit")
     CO = "co", _("Co-operating unit")
     IMPLEMENTING = "implementing", _("Implementing unit")
+    # The parent problem's lead unit follows the child problems it split off.
+    SUPERVISING = "supervising", _("Supervising unit (parent problem)")
 
 
 class ProblemUnit(models.Model):

@@ -23,12 +23,19 @@ class Transition:
     style: str = "primary"
 
 
-_ALL_OPEN = tuple(s for s in State.values if s != State.CLOSED)
+# Before the closing application: afterwards an edit would change what was signed and accepted.
+_EDITABLE = (
+    State.REGISTERED,
+    State.ASSIGNED,
+    State.CLAIMED,
+    State.PLAN_SUBMITTED,
+    State.IN_PROGRESS,
+)
 
 TRANSITIONS = {
     t.name: t
     for t in [
-        Transition("edit", _("Edit"), _ALL_OPEN, None, (Role.OFFICE,), "secondary"),
+        Transition("edit", _("Edit"), _EDITABLE, None, (Role.OFFICE,), "secondary"),
         Transition(
             "split",
             _("Split into child problems"),

@@ -1,0 +1,130 @@
+"""The ledger's filters and sort orders, declared once for the list page, the API and exports."""
+
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from duban.inspections.models import Inspection
+from duban.org.models import Region, Unit
+
+from .models import Category, ProblemUnit, Source, State
+from .pace import Pace, pace_q
+
+SORTS = {
+    "number": ("ledger_number", "id"),
+    "-number": ("-ledger_number", "-id"),
+    "deadline": ("deadline", "id"),
+    "-deadline": ("-deadline", "-id"),
+    "updated": ("updated_at", "id"),
+    "-updated": ("-updated_at", "-id"),
+    "progress": ("progress_percent", "id"),
+    "-progress": ("-progress_percent", "-id"),
+    "id": ("id",),
+}
+FLAGS = [
+    ("key", _("Key")),
+    ("difficult", _("Difficult")),
+    ("sensitive", _("Sensitive")),
+    ("rebound", _("Rebound")),
+]
+
+
+class StrictNullBooleanField(forms.NullBooleanField):
+    """Yes, no or unset; anything else is an error (Django's field would quietly read it as unset)."""
+
+    def to_python(self, value):
+        if value in (None, "", "true", "false", "True", "False", "1", "0", True, False):
+            return super().to_python(value)
+        raise forms.ValidationError(_("Choose yes or no."), code="invalid")
+
+
+class ProblemFilterForm(forms.Form):
+    """Every filter the ledger list offers; unknown or bad values are reported, not ignored."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    inspection = forms.ModelChoiceField(
+        Inspection.objects.none(), label=_("Inspection"), required=False, to_field_name="code"
+    )
+    state = forms.MultipleChoiceField(label=_("State"), choices=State.choices, required=False)
+    pace = forms.MultipleChoiceField(label=_("Pace"), choices=Pace.choices, required=False)
+    overdue = StrictNullBooleanField(
+        label=_("Overdue"),
+        required=False,
+        widget=forms.Select(
+            choices=[("", "—"), ("true", _("Overdue")), ("false", _("Not overdue"))]
+        ),
+    )
+    unit = forms.ModelChoiceField(Unit.objects.all(), label=_("Unit"), required=False)
+    region = forms.ModelChoiceField(
+        Region.objects.all(), label=_("Region"), required=False, to_field_name="code"
+    )
+    category = forms.MultipleChoiceField(
+        label=_("Category"), choices=Category.choices, required=False
+    )
+    source = forms.MultipleChoiceField(label=_("Source"), choices=Source.choices, required=False)
+    flag = forms.MultipleChoiceField(label=_("Flags"), choices=FLAGS, required=False)
+    lead_official = forms.IntegerField(
+        label=_("Lead official"), required=False, widget=forms.HiddenInput
+    )
+    sort = forms.ChoiceField(label=_("Sort"), required=False, choices=[(k, k) for k in SORTS])
+
+    def __init__(self, data=None, *, user=None, **kwargs):
+        super().__init__(data, **kwargs)
+        from duban.org.scope import inspection_scope_q
+
+        scope = inspection_scope_q(user) if user is not None else None
+        self.fields["inspection"].queryset = (
+            Inspection.objects.filter(scope) if scope is not None else Inspection.objects.none()
+        )
+
+    def apply(self, queryset, *, without=()):
+        """Filter and sort an already scoped queryset; call only when is_valid().
+
+        `without` names filters to leave out, e.g. the list's summary bar counts by
+        pace under every filter but the pace one.
+        """
+        data = {k: v for k, v in self.cleaned_data.items() if k not in without}
+        today = timezone.localdate()
+        if data.get("inspection"):
+            queryset = queryset.filter(inspection=data["inspection"])
+        if data.get("state"):
+            queryset = queryset.filter(state__in=data["state"])
+        if data.get("pace"):
+            pace_filter = Q()
+            for pace in data["pace"]:
+                pace_filter |= pace_q(pace, today)
+            queryset = queryset.filter(pace_filter)
+        if data.get("overdue") is not None:
+            queryset = queryset.overdue(today, overdue=data["overdue"])
+        if data.get("unit"):
+            unit = data["unit"]
+            # A subquery, not a join: no duplicate rows, so no DISTINCT and counts stay cheap.
+            linked = ProblemUnit.objects.filter(unit__path__startswith=unit.path)
+            queryset = queryset.filter(pk__in=linked.values("problem_id"))
+        if data.get("region"):
+            queryset = queryset.filter(region_path__startswith=data["region"].path)
+        if data.get("category"):
+            queryset = queryset.filter(category__in=data["category"])
+        if data.get("source"):
+            queryset = queryset.filter(source__in=data["source"])
+        for flag in data.get("flag") or []:
+            queryset = queryset.filter(
+                **{("is_rebound" if flag == "rebound" else f"is_{flag}"): True}
+            )
+        if data.get("lead_official"):
+            queryset = queryset.filter(lead_official_id=data["lead_official"])
+        if data.get("q"):
+            text = data["q"].strip()
+            queryset = queryset.filter(
+                Q(title__icontains=text)
+                | Q(feedback_text__icontains=text)
+                | Q(ledger_number__icontains=text)
+            )
+        return queryset.order_by(*SORTS.get(data.get("sort") or "id", SORTS["id"]))
+
+    def error_text(self) -> str:
+        return "; ".join(
+            f"{self.fields[name].label if name in self.fields else name}: {' '.join(errors)}"
+            for name, errors in self.errors.items()
+        )

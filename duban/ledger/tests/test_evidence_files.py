@@ -1,0 +1,168 @@
+"""台账资料: files are judged by their content, stored under generated names, and never half-saved."""
+
+import datetime as dt
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from duban.audit.models import AuditEvent
+from duban.ledger import actions
+from duban.ledger.models import Evidence, ProgressReport, State
+
+from .flow import jpeg, pdf, pdf_bytes, png, problem_in, upload
+
+
+@pytest.fixture
+def problem(world):
+    return problem_in(world, State.IN_PROGRESS)
+
+
+def files_under(root) -> set[Path]:
+    return {p for p in Path(root).rglob("*") if p.is_file()}
+
+
+def test_it_accepts_a_real_jpeg_png_and_pdf(world, problem):
+    stored = actions.upload_evidence(
+        problem, by=world.liaison, files=[jpeg(), png(), pdf()], category="现场照片"
+    )
+    assert [e.content_type for e in stored] == ["image/jpeg", "image/png", "application/pdf"]
+    assert [e.original_name for e in stored] == ["现场照片.jpg", "现场照片.png", "整改报告.pdf"]
+    assert Evidence.objects.filter(problem=problem).count() == 3
+
+
+def test_it_rejects_a_text_file_named_like_a_photo(world, problem):
+    fake = upload("现场照片.jpg", "这不是照片，只是一段文字。".encode())
+    with pytest.raises(actions.InvalidInput) as refused:
+        actions.upload_evidence(problem, by=world.liaison, files=[fake], category="现场照片")
+    assert "现场照片.jpg" in str(refused.value) and refused.value.field == "files"
+    assert not Evidence.objects.exists()
+
+
+def test_it_rejects_an_empty_file(world, problem):
+    with pytest.raises(actions.InvalidInput):
+        actions.upload_evidence(
+            problem, by=world.liaison, files=[upload("空.pdf", b"")], category="整改报告"
+        )
+
+
+def test_it_rejects_a_file_over_the_size_limit(world, problem, settings):
+    settings.DUBAN_MAX_UPLOAD_MB = 1
+    big = upload("监测报告.pdf", pdf_bytes() + b"0" * (1024 * 1024))
+    with pytest.raises(actions.InvalidInput) as refused:
+        actions.upload_evidence(problem, by=world.liaison, files=[big], category="监测报告")
+    assert "监测报告.pdf" in str(refused.value) and "1 MB" in str(refused.value)
+    assert not Evidence.objects.exists()
+
+    small = upload("监测报告.pdf", pdf_bytes() + b"0" * (1024 * 1024 - 2048))
+    actions.upload_evidence(problem, by=world.liaison, files=[small], category="监测报告")
+    assert Evidence.objects.count() == 1
+
+
+def test_it_stores_a_file_under_a_generated_name_with_its_sha256(world, problem, settings):
+    content = pdf_bytes("第一次整改报告")
+    [evidence] = actions.upload_evidence(
+        problem,
+        by=world.liaison,
+        files=[upload("整改报告（定稿）.pdf", content)],
+        category="整改报告",
+    )
+
+    evidence.refresh_from_db()
+    assert re.fullmatch(r"evidence/\d{4}/\d{2}/[0-9a-f]{32}\.pdf", evidence.file.name)
+    assert "整改报告" not in evidence.file.name
+    assert evidence.original_name == "整改报告（定稿）.pdf"
+    assert evidence.sha256 == hashlib.sha256(content).hexdigest()
+    assert evidence.size == len(content)
+    assert Path(settings.MEDIA_ROOT, evidence.file.name).read_bytes() == content
+    assert evidence.uploaded_by == world.liaison
+    assert not evidence.thumbnail  # a PDF has no thumbnail
+
+
+def test_it_makes_a_thumbnail_of_a_photo(world, problem, settings):
+    [evidence] = actions.upload_evidence(
+        problem, by=world.liaison, files=[png("大照片.png")], category="现场照片"
+    )
+    assert evidence.thumbnail
+    from PIL import Image
+
+    with Image.open(Path(settings.MEDIA_ROOT, evidence.thumbnail.name)) as thumb:
+        assert thumb.format == "JPEG" and max(thumb.size) <= 320
+
+
+def test_it_reads_the_time_a_photo_was_taken(world, problem):
+    [evidence] = actions.upload_evidence(
+        problem, by=world.liaison, files=[jpeg(taken="2026:07:15 10:30:00")], category="现场照片"
+    )
+    evidence.refresh_from_db()
+    expected = timezone.make_aware(dt.datetime(2026, 7, 15, 10, 30))
+    assert evidence.taken_at == expected
+
+    [plain] = actions.upload_evidence(
+        problem, by=world.liaison, files=[jpeg("无时间.jpg")], category="现场照片"
+    )
+    assert plain.taken_at is None
+
+
+def test_it_leaves_nothing_behind_when_an_upload_fails_halfway(world, problem, settings):
+    """The first file is written to disk before the second turns out unreadable."""
+    before = files_under(settings.MEDIA_ROOT)
+    version = problem.version
+    events = AuditEvent.objects.count()
+    broken = upload("损坏.jpg", b"\xff\xd8\xff\xe0" + b"\x00garbage" * 200)
+
+    with pytest.raises(actions.InvalidInput) as refused:
+        actions.upload_evidence(
+            problem, by=world.liaison, files=[png(), broken], category="现场照片"
+        )
+
+    assert "损坏.jpg" in str(refused.value)
+    assert not Evidence.objects.exists()
+    assert files_under(settings.MEDIA_ROOT) == before
+    problem.refresh_from_db()
+    assert problem.version == version
+    assert AuditEvent.objects.count() == events
+
+
+def test_it_leaves_nothing_behind_when_a_progress_report_fails(world, problem, settings):
+    before = files_under(settings.MEDIA_ROOT)
+    broken = upload("损坏.jpg", b"\xff\xd8\xff\xe0" + b"\x00garbage" * 200)
+
+    with pytest.raises(actions.InvalidInput):
+        actions.report_progress(
+            problem, by=world.liaison, period="7月", text="进展", percent=40, files=[jpeg(), broken]
+        )
+
+    assert not ProgressReport.objects.exists() and not Evidence.objects.exists()
+    assert files_under(settings.MEDIA_ROOT) == before
+    problem.refresh_from_db()
+    assert problem.progress_percent == 0
+
+
+def test_it_files_photos_of_a_progress_report_as_evidence(world, problem):
+    report = actions.report_progress(
+        problem, by=world.liaison, period="7月", text="已拆除一半", percent=50, files=[jpeg()]
+    )
+    [evidence] = report.evidence.all()
+    assert evidence.problem == problem and evidence.category == "现场照片"
+
+
+def test_it_lets_the_unit_head_mark_a_file_reviewed_once(world, problem):
+    [evidence] = actions.upload_evidence(
+        problem, by=world.liaison, files=[pdf()], category="整改报告"
+    )
+
+    with pytest.raises(actions.NotAllowed):
+        actions.review_evidence(evidence, by=world.liaison)
+    reviewed = actions.review_evidence(evidence, by=world.unit_head)
+    assert reviewed.reviewed_by == world.unit_head and reviewed.reviewed_at is not None
+    with pytest.raises(actions.WrongState):
+        actions.review_evidence(reviewed, by=world.unit_head)
+
+
+def test_it_refuses_uploads_from_another_unit(world, problem):
+    with pytest.raises(actions.NotAllowed):
+        actions.upload_evidence(problem, by=world.other_liaison, files=[pdf()], category="整改报告")
+    assert not Evidence.objects.exists()

@@ -1,0 +1,137 @@
+"""The ledger list (问题台账): filters, a summary by pace, sort and pages.
+
+Built to stay fast at 100,000 problems: a constant number of queries per page
+(one aggregate for the summary, which also gives the total for the pager, one
+query for the rows with what they show joined in, and one per filter choice list).
+"""
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+
+from duban.accounts.models import User
+from duban.org.models import BUSINESS_ROLES, Region, RegionLevel, Role, Unit
+from duban.org.scope import memberships
+
+from ..filters import SORTS, ProblemFilterForm
+from ..models import Problem
+from ..pace import PACE_LIGHT, Pace, pace_q
+
+# Columns that sort, as (sort key, label source); the header links toggle direction.
+SORTABLE = ("number", "deadline", "progress", "updated")
+CHECKBOX_FILTERS = ("state", "pace", "category", "source", "flag")
+# Villages run into the hundreds of thousands: the region filter offers levels down to townships.
+REGION_LEVELS = (RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY, RegionLevel.TOWNSHIP)
+
+
+def _scope_region_paths(user) -> list[str]:
+    """The outermost region paths of the user's business memberships."""
+    paths = {m.unit.region.path for m in memberships(user) if m.role in BUSINESS_ROLES}
+    return sorted(p for p in paths if not any(o != p and p.startswith(o) for o in paths))
+
+
+def _startswith_any(field: str, paths: list[str]) -> Q:
+    q = Q(pk__in=[])
+    for path in paths:
+        q |= Q(**{f"{field}__startswith": path})
+    return q
+
+
+def _limit_choices(form: ProblemFilterForm, user) -> list:
+    """Offer only units, regions and lead officials inside the user's scope."""
+    paths = _scope_region_paths(user)
+    form.fields["unit"].queryset = Unit.objects.filter(
+        _startswith_any("region__path", paths)
+    ).order_by("region__code", "name")
+    form.fields["region"].queryset = Region.objects.filter(
+        _startswith_any("path", paths), level__in=REGION_LEVELS
+    ).order_by("code")
+    return list(
+        User.objects.filter(
+            _startswith_any("memberships__unit__region__path", paths),
+            memberships__role=Role.LEAD_OFFICIAL,
+        )
+        .distinct()
+        .order_by("display_name", "username")
+    )
+
+
+def _pace_summary(queryset, today, selected: list[str]) -> tuple[list[dict], int]:
+    """Counts by pace in one aggregate; the paces partition the ledger, so they sum to the total."""
+    counts = queryset.order_by().aggregate(
+        **{pace.value: Count("pk", filter=pace_q(pace, today)) for pace in Pace}
+    )
+    summary = [
+        {
+            "value": pace.value,
+            "label": pace.label,
+            "light": PACE_LIGHT[pace],
+            "count": counts[pace.value] or 0,
+            "active": pace.value in selected,
+        }
+        for pace in Pace
+    ]
+    total = sum(item["count"] for item in summary if not selected or item["active"])
+    return summary, total
+
+
+@login_required
+def problem_list(request):
+    user = request.user
+    today = timezone.localdate()
+    form = ProblemFilterForm(request.GET, user=user)
+    lead_officials = _limit_choices(form, user)
+    for name in CHECKBOX_FILTERS:
+        # Checkboxes read better than a multiple select, on a phone especially.
+        field = form.fields[name]
+        field.widget = forms.CheckboxSelectMultiple(choices=field.choices)
+    scoped = Problem.objects.visible_to(user)
+
+    if form.is_valid():
+        selected_paces = form.cleaned_data.get("pace") or []
+        summary, total = _pace_summary(form.apply(scoped, without=("pace",)), today, selected_paces)
+        queryset = form.apply(scoped)
+        sort = form.cleaned_data.get("sort") or "id"
+        status = 200
+    else:
+        # A filter we cannot read lists nothing rather than quietly listing everything.
+        selected_paces, summary, total = [], [], 0
+        queryset = scoped.none()
+        sort = "id"
+        status = 400
+
+    paginator = Paginator(
+        queryset.select_related("inspection", "lead_unit", "lead_official"),
+        settings.DUBAN_PAGE_SIZE,
+    )
+    paginator.count = total  # known from the summary: saves a second COUNT over the ledger
+    page = paginator.get_page(request.GET.get("page"))
+
+    context = {
+        "form": form,
+        "page": page,
+        "problems": page.object_list,
+        "total": total,
+        "summary": summary,
+        "summary_all": sum(item["count"] for item in summary),
+        "today": today,
+        "sort": sort,
+        "sort_links": {
+            key: (f"-{key}" if sort == key else key) for key in SORTABLE if key in SORTS
+        },
+        "lead_officials": lead_officials,
+        "check_fields": [form[name] for name in CHECKBOX_FILTERS],
+        "has_scope": bool(_scope_region_paths(user)),
+        "filtered": any(v for k, v in request.GET.items() if k not in ("page", "sort")),
+    }
+    template = (
+        "ledger/_results.html" if request.headers.get("HX-Request") else "ledger/problem_list.html"
+    )
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
