@@ -5,8 +5,7 @@ import datetime as dt
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from duban.audit import log
-from duban.audit import triggers
+from duban.audit import log, triggers
 from duban.audit.models import AuditEvent
 from duban.ledger import actions
 from duban.ledger.models import Problem, State

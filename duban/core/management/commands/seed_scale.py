@@ -20,7 +20,7 @@ class Command(BaseCommand):
             default=scale.DEFAULT_INSPECTION,
             help="Code of the inspection they belong to (created if missing).",
         )
-        parser.add_argument("--batch", type=int, default=2000, help="Rows per bulk insert.")
+        parser.add_argument("--batch", type=int, default=5000, help="Problems per transaction.")
         parser.add_argument(
             "--seed", type=int, default=None, help="Random seed (repeatable worlds)."
         )
