@@ -1120,18 +1120,7 @@ def accept(problem: Problem, *, by, site_check: str) -> AcceptanceReview:
             _bump(problem, state=State.PUBLIC_NOTICE)
         else:
             _bump(problem, acceptance_level=level + 1)
-        try:
-            with transaction.atomic():
-                review = AcceptanceReview.objects.create(
-                    application=application,
-                    level=level,
-                    level_name=levels[level],
-                    reviewer=by,
-                    decision=Decision.ACCEPTED,
-                    site_check=site_check,
-                )
-        except IntegrityError:
-            raise Conflict(_("This level was decided a moment ago by someone else.")) from None
+        review = _review(application, level, by, Decision.ACCEPTED, site_check)
         _record(
             problem,
             by,
@@ -1169,6 +1158,23 @@ def accept(problem: Problem, *, by, site_check: str) -> AcceptanceReview:
     return review
 
 
+def _review(application, level, by, decision, site_check, reasons="") -> AcceptanceReview:
+    """One level's decision; a second decision at the same level loses the race cleanly."""
+    try:
+        with transaction.atomic():
+            return AcceptanceReview.objects.create(
+                application=application,
+                level=level,
+                level_name=application.problem.inspection.acceptance_levels[level],
+                reviewer=by,
+                decision=decision,
+                site_check=site_check,
+                reasons=reasons,
+            )
+    except IntegrityError:
+        raise Conflict(_("This level was decided a moment ago by someone else.")) from None
+
+
 def return_application(problem: Problem, *, by, site_check: str, reasons: str) -> AcceptanceReview:
     """退回: the level returns the application; the problem goes back to in progress."""
     membership = check(problem, "return", by)
@@ -1179,19 +1185,7 @@ def return_application(problem: Problem, *, by, site_check: str, reasons: str) -
     level = problem.acceptance_level
     with transaction.atomic():
         _bump(problem, state=State.IN_PROGRESS, acceptance_level=0)
-        try:
-            with transaction.atomic():
-                review = AcceptanceReview.objects.create(
-                    application=application,
-                    level=level,
-                    level_name=levels[level],
-                    reviewer=by,
-                    decision=Decision.RETURNED,
-                    site_check=site_check,
-                    reasons=reasons,
-                )
-        except IntegrityError:
-            raise Conflict(_("This level was decided a moment ago by someone else.")) from None
+        review = _review(application, level, by, Decision.RETURNED, site_check, reasons)
         application.status = ApplicationStatus.RETURNED
         application.save(update_fields=["status"])
         _record(

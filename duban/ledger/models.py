@@ -168,6 +168,9 @@ class Problem(models.Model):
         indexes = [
             models.Index(fields=["inspection", "state"]),
             models.Index(fields=["state", "deadline"]),
+            # The ledger lists in id order: (filter, id) indexes give a page without sorting.
+            models.Index(fields=["state", "id"]),
+            models.Index(fields=["category", "id"]),
             models.Index(fields=["lead_unit", "state"]),
             models.Index(fields=["lead_official"]),
             models.Index(fields=["region_path", "id"]),

@@ -47,6 +47,11 @@ def problem_scope_q(user) -> Q | None:
         clauses.append(Q(pk__in=ProblemUnit.objects.filter(unit_q).values("problem_id")))
     if any(m.role == Role.LEAD_OFFICIAL for m in memberships(user)):
         clauses.append(Q(lead_official=user))
+    return _any(clauses)
+
+
+def _any(clauses: list[Q]) -> Q | None:
+    """The clauses joined with OR; None (nothing visible) when there are none."""
     if not clauses:
         return None
     combined = clauses[0]
@@ -72,12 +77,7 @@ def inspection_scope_q(user) -> Q | None:
         clauses.append(Q(target_region__path__startswith=path))
         prefixes = [path[:n] for n in range(2, len(path) + 1)]
         clauses.append(Q(target_region__path__in=prefixes))
-    if not clauses:
-        return None
-    combined = clauses[0]
-    for clause in clauses[1:]:
-        combined |= clause
-    return combined
+    return _any(clauses)
 
 
 def acting_membership(user, problem, roles) -> Membership | None:

@@ -27,7 +27,7 @@ def test_it_locks_the_account_after_repeated_failures(client, world, settings):
         assert client.post(LOGIN, {"username": "liaison", "password": "wrong"}).status_code == 200
     locked = client.post(LOGIN, {"username": "liaison", "password": "wrong"})
     assert locked.status_code == 429
-    assert "Account locked" in locked.content.decode()
+    assert "账号已锁定" in locked.content.decode()  # Chinese: the default language
     # Even the right password is refused while the account is locked.
     again = client.post(LOGIN, {"username": "liaison", "password": PASSWORD})
     assert again.status_code == 429

@@ -138,3 +138,54 @@ def query_string(params, **changes):
             query[key] = value
     encoded = query.urlencode() if hasattr(query, "urlencode") else urlencode(query, doseq=True)
     return "?" + encoded if encoded else "?"
+
+
+def _selected_values(bound_field) -> set[str]:
+    value = bound_field.value()
+    if value is None:
+        return set()
+    if isinstance(value, list | tuple):
+        return {str(v) for v in value}
+    return {str(value)}
+
+
+@register.simple_tag
+def select_field(bound_field):
+    """A filter's <select>, rendered in Python: Django's widget templates cost ~0.1 ms per option.
+
+    ``{% select_field form.unit %}``
+    """
+    field = bound_field.field
+    selected = _selected_values(bound_field)
+    # A yes/no filter keeps its choices on the widget; choice fields on the field.
+    source = field.choices if hasattr(field, "choices") else field.widget.choices
+    choices = [(str(v), label) for v, label in source]
+    options = format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((value, " selected" if value in selected else "", label) for value, label in choices),
+    )
+    return format_html(
+        '<select name="{}" id="{}">{}</select>', bound_field.html_name, bound_field.auto_id, options
+    )
+
+
+@register.simple_tag
+def checkboxes(bound_field):
+    """A multiple-choice filter as checkboxes, rendered in Python. ``{% checkboxes form.state %}``"""
+    selected = _selected_values(bound_field)
+    return format_html_join(
+        "",
+        '<label><input type="checkbox" name="{}" value="{}" id="{}_{}"{}> {}</label>',
+        (
+            (
+                bound_field.html_name,
+                value,
+                bound_field.auto_id,
+                index,
+                " checked" if str(value) in selected else "",
+                label,
+            )
+            for index, (value, label) in enumerate(bound_field.field.choices)
+        ),
+    )

@@ -47,31 +47,7 @@ def _refused(request, message, status, problem=None):
 def problem_create(request):
     if not office_region_paths(request.user):
         return _refused(request, _("Only rectification office staff register problems."), 403)
-    form = ProblemForm(request.POST or None, user=request.user)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                problem = actions.create_problem(
-                    by=request.user,
-                    inspection=data["inspection"],
-                    fields=form.problem_fields(),
-                    co_units=list(data["co_units"]),
-                    implementing_units=list(data["implementing_units"]),
-                    measures=data["measures"],
-                    milestones=data["milestones"],
-                )
-            except actions.ActionError as error:
-                form.add_action_error(error)
-                status = error_status(error)
-            else:
-                messages.success(request, _("Problem registered."))
-                return redirect("ledger:problem_detail", pk=problem.pk)
-    return render(
-        request, "ledger/problem_form.html", {"form": form, "problem": None}, status=status
-    )
+    return _problem_form_page(request, problem=None)
 
 
 @login_required
@@ -83,27 +59,37 @@ def problem_edit(request, pk):
         actions.check(problem, "edit", request.user)
     except actions.ActionError as error:
         return _refused(request, str(error), error_status(error), problem)
+    return _problem_form_page(request, problem=problem)
+
+
+def _problem_form_page(request, problem):
+    """The one form that registers a problem (problem=None) or edits one, through the actions."""
     form = ProblemForm(request.POST or None, user=request.user, problem=problem)
     status = 200
     if request.method == "POST":
         status = 400
         if form.is_valid():
             data = form.cleaned_data
+            links = {
+                "fields": form.problem_fields(),
+                "co_units": list(data["co_units"]),
+                "implementing_units": list(data["implementing_units"]),
+                "measures": data["measures"],
+                "milestones": data["milestones"],
+            }
             try:
-                actions.update_problem(
-                    problem,
-                    by=request.user,
-                    fields=form.problem_fields(),
-                    co_units=list(data["co_units"]),
-                    implementing_units=list(data["implementing_units"]),
-                    measures=data["measures"],
-                    milestones=data["milestones"],
-                )
+                if problem is None:
+                    problem = actions.create_problem(
+                        by=request.user, inspection=data["inspection"], **links
+                    )
+                    messages.success(request, _("Problem registered."))
+                else:
+                    actions.update_problem(problem, by=request.user, **links)
+                    messages.success(request, _("Changes saved."))
             except actions.ActionError as error:
                 form.add_action_error(error)
                 status = error_status(error)
             else:
-                messages.success(request, _("Changes saved."))
                 return redirect("ledger:problem_detail", pk=problem.pk)
     return render(
         request, "ledger/problem_form.html", {"form": form, "problem": problem}, status=status
