@@ -33,7 +33,9 @@ class World:
             return users[name]
         raise AttributeError(name)
 
-    def problem(self, *, lead_unit=None, region=None, title="燃煤小锅炉淘汰不到位", deadline=None, **fields):
+    def problem(
+        self, *, lead_unit=None, region=None, title="燃煤小锅炉淘汰不到位", deadline=None, **fields
+    ):
         """A registered problem in 吴兴区 led by 生态环境分局, created by the office."""
         lead_unit = lead_unit or self.eco
         values = {
@@ -47,7 +49,9 @@ class World:
         }
         values.update(fields)
         return actions.create_problem(
-            by=self.users["office"], inspection=self.inspection, fields=values,
+            by=self.users["office"],
+            inspection=self.inspection,
+            fields=values,
             measures=[actions.MeasureInput("全面排查燃煤锅炉", "吴兴区生态环境分局")],
         )
 
@@ -73,20 +77,54 @@ def build_world() -> World:
     city = Region.objects.create(code="330500", name="湖州市", level="city", parent=zhejiang)
     wuxing = Region.objects.create(code="330502", name="吴兴区", level="county", parent=city)
     nanxun = Region.objects.create(code="330503", name="南浔区", level="county", parent=city)
-    office_unit = Unit.objects.create(name="湖州市生态环境保护督察整改工作领导小组办公室", short_name="市整改办",
-                                      kind=UnitKind.OFFICE, region=city)
-    eco = Unit.objects.create(name="湖州市生态环境局吴兴分局", short_name="吴兴分局", kind=UnitKind.DEPARTMENT, region=wuxing)
-    housing = Unit.objects.create(name="南浔区住房和城乡建设局", short_name="南浔区住建局", kind=UnitKind.DEPARTMENT, region=nanxun)
-    wuxing_acceptance = Unit.objects.create(name="吴兴区整改验收组", kind=UnitKind.ACCEPTANCE, region=wuxing)
-    city_acceptance = Unit.objects.create(name="湖州市整改验收组", kind=UnitKind.ACCEPTANCE, region=city)
-    inspection = Inspection.objects.create(
-        code="central-2-test", name="第二轮中央生态环境保护督察", kind="central", target_region=zhejiang,
-        feedback_date=dt.date(2026, 6, 1), closing_checklist=["整改报告", "现场照片"],
+    office_unit = Unit.objects.create(
+        name="湖州市生态环境保护督察整改工作领导小组办公室",
+        short_name="市整改办",
+        kind=UnitKind.OFFICE,
+        region=city,
     )
-    world = World(city, wuxing, nanxun, office_unit, eco, housing, wuxing_acceptance, city_acceptance, inspection)
+    eco = Unit.objects.create(
+        name="湖州市生态环境局吴兴分局",
+        short_name="吴兴分局",
+        kind=UnitKind.DEPARTMENT,
+        region=wuxing,
+    )
+    housing = Unit.objects.create(
+        name="南浔区住房和城乡建设局",
+        short_name="南浔区住建局",
+        kind=UnitKind.DEPARTMENT,
+        region=nanxun,
+    )
+    wuxing_acceptance = Unit.objects.create(
+        name="吴兴区整改验收组", kind=UnitKind.ACCEPTANCE, region=wuxing
+    )
+    city_acceptance = Unit.objects.create(
+        name="湖州市整改验收组", kind=UnitKind.ACCEPTANCE, region=city
+    )
+    inspection = Inspection.objects.create(
+        code="central-2-test",
+        name="第二轮中央生态环境保护督察",
+        kind="central",
+        target_region=zhejiang,
+        feedback_date=dt.date(2026, 6, 1),
+        closing_checklist=["整改报告", "现场照片"],
+    )
+    world = World(
+        city,
+        wuxing,
+        nanxun,
+        office_unit,
+        eco,
+        housing,
+        wuxing_acceptance,
+        city_acceptance,
+        inspection,
+    )
     for username, unit_attr, role in ROLE_USERS:
         user = User.objects.create_user(username, password=PASSWORD, display_name=username)
         Membership.objects.create(user=user, unit=getattr(world, unit_attr), role=role)
         world.users[username] = user
-    world.users["outsider"] = User.objects.create_user("outsider", password=PASSWORD, display_name="outsider")
+    world.users["outsider"] = User.objects.create_user(
+        "outsider", password=PASSWORD, display_name="outsider"
+    )
     return world

@@ -7,5 +7,8 @@ urlpatterns = [
     path("accounts/", include(login_urlpatterns)),
     path("accounts/", include("duban.accounts.urls")),
     path("ledger/", include("duban.ledger.urls")),
+    path("inspections/", include("duban.inspections.urls")),
+    path("admin/accounts/", include("duban.accounts.admin_urls")),
     path("api/v1/", include("duban.api.urls")),
+    path("audit/", include("duban.audit.urls")),
 ]

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from duban.org.models import Region, RegionLevel
 
@@ -11,7 +12,7 @@ class InspectionKind(models.TextChoices):
     CENTRAL_LOOKBACK = "central_lookback", _("Central look-back")
     PROVINCIAL = "provincial", _("Provincial inspection")
     PROVINCIAL_SPECIAL = "provincial_special", _("Provincial special inspection")
-    SELF = "self", _("Self-inspection")
+    SELF = "self", pgettext_lazy("inspection kind", "Self-inspection")
 
 
 class ReportCadence(models.TextChoices):

@@ -13,6 +13,7 @@ import datetime as dt
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 TOLERANCE = 10
 
@@ -23,7 +24,7 @@ class Pace(models.TextChoices):
     ON_PACE = "on_pace", _("On pace")
     AHEAD = "ahead", _("Ahead")
     DONE = "done", _("Done")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("pace", "Closed")
 
 
 # Traffic lights offices expect.

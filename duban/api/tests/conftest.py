@@ -1,11 +1,10 @@
-import io
 import json
 
 import pytest
 from django.test import Client
-from PIL import Image
 
 from duban.accounts.models import ApiToken
+from duban.ledger.tests.flow import jpeg_bytes, pdf_bytes  # noqa: F401 - used by the API tests
 
 PREFIX = "/api/v1"
 
@@ -47,32 +46,3 @@ def api_as(world):
         return clients[username]
 
     return make
-
-
-def jpeg_bytes() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (64, 48), (40, 120, 60)).save(out, "JPEG")
-    return out.getvalue()
-
-
-def pdf_bytes() -> bytes:
-    """A minimal but real one-page PDF (header, catalog, pages, page, xref, trailer)."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
-    ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(
-        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    )
-    return out.getvalue()

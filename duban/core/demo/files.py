@@ -89,6 +89,11 @@ def _pdf_escape(text: str) -> str:
 
 
 def pdf(name: str, lines: list[str]):
+    """A one-page PDF upload named `name`.pdf; see pdf_bytes()."""
+    return SimpleUploadedFile(f"{name}.pdf", pdf_bytes(lines), content_type="application/pdf")
+
+
+def pdf_bytes(lines: list[str]) -> bytes:
     """A one-page PDF (PDF 1.4, Helvetica) with `lines` of Latin text; valid xref table.
 
     The standard PDF fonts carry no Chinese glyphs, so the document text is in
@@ -120,4 +125,4 @@ def pdf(name: str, lines: list[str]):
     out.write(
         b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     )
-    return SimpleUploadedFile(f"{name}.pdf", out.getvalue(), content_type="application/pdf")
+    return out.getvalue()

@@ -6,22 +6,25 @@ file, everyone who cannot see that problem gets 404 — on GET and on POST — a
 nobody learns whether it exists.
 """
 
+import datetime as dt
 import re
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from duban.accounts.models import ApiToken
 from duban.ledger import actions
-from duban.ledger.models import Extension
 
 # What each named page route is about.
 #   public: anyone, no login
 #   own: about the logged-in user only (no other object in the URL)
 #   list: a scoped list; users without scope see it empty
-#   office: an office-only form with no object in the URL
-#   problem / evidence / extension: one object; out of scope → 404
+#   office: an office-only form with no object in the URL (403 for others)
+#   sysadmin / auditor: pages of the system or audit administrator (403 for others)
+#   problem / evidence / extension / inspection: one business object; out of scope → 404
+#   account: one user account, managed by a sysadmin of its region; everyone else → 404
+#   event: one audit event, read by the auditor; everyone else → 404
 PAGE_DECISIONS = {
     "home": "own",
     "healthz": "public",
@@ -41,7 +44,24 @@ PAGE_DECISIONS = {
     "ledger:evidence_download": "evidence",
     "ledger:evidence_thumbnail": "evidence",
     "ledger:evidence_review": "evidence",
+    "inspections:list": "list",
+    "inspections:create": "office",
+    "inspections:detail": "inspection",
+    "inspections:edit": "inspection",
+    "account_admin:user_list": "sysadmin",
+    "account_admin:user_create": "sysadmin",
+    "account_admin:user_detail": "account",
+    "account_admin:membership_add": "account",
+    "account_admin:membership_remove": "account",
+    "account_admin:password_set": "account",
+    "account_admin:unlock": "account",
+    "audit:event_list": "auditor",
+    "audit:verify": "auditor",
+    "audit:export": "auditor",
+    "audit:event_detail": "event",
 }
+# Kinds with page routes (extensions are reached through their problem's pages and the API).
+OBJECT_KINDS = ("problem", "evidence", "inspection", "account", "event")
 
 # Those who can see the test problem (吴兴 生态环境分局, led by world.lead_official) …
 SEES = [
@@ -56,37 +76,46 @@ SEES = [
 ]
 # … and those who cannot.
 BLIND = ["other_liaison", "auditor", "sysadmin", "outsider"]
+EVERYONE = SEES + BLIND
+# Who may open each kind of object in the scene, of the world's users.
+READERS = {
+    "problem": SEES,
+    "evidence": SEES,
+    "extension": SEES,
+    "inspection": [],  # the scene's inspection belongs to another city
+    "account": ["sysadmin"],
+    "event": ["auditor"],
+}
 
 
 def _named_patterns(resolver=None, namespace=""):
     resolver = resolver or get_resolver()
     for entry in resolver.url_patterns:
         if isinstance(entry, URLResolver):
-            ns = namespace
-            if entry.namespace:
-                ns = f"{namespace}{entry.namespace}:"
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
             yield from _named_patterns(entry, ns)
         elif isinstance(entry, URLPattern):
-            yield f"{namespace}{entry.name}" if entry.name else None, entry
+            yield (f"{namespace}{entry.name}" if entry.name else None), entry
 
 
 def _page_routes():
-    from duban.api.api import api_route_inventory  # noqa: F401 - the API is checked separately
-
-    routes = []
-    for name, pattern in _named_patterns():
-        if name is not None and name.startswith("api"):
-            continue  # API routes are walked by method and path below
-        routes.append((name, pattern))
-    return routes
+    """Every named page route; API routes are walked by method and path below."""
+    return [
+        (name, pattern)
+        for name, pattern in _named_patterns()
+        if not (name or "").startswith("api") and not str(pattern.pattern).startswith("static")
+    ]
 
 
 @pytest.fixture
 def scene(world, media_root):
-    """A problem under 吴兴 with a file and a pending extension, visible to SEES only."""
+    """One object of each kind, each readable only by READERS[kind]."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from duban.ledger.tests_support import jpeg_bytes
+    from duban.audit.models import AuditEvent
+    from duban.inspections.models import Inspection
+    from duban.ledger.tests.flow import jpeg_bytes
+    from duban.org.models import Region
 
     problem = world.problem()
     actions.assign(problem, by=world.office)
@@ -97,8 +126,6 @@ def scene(world, media_root):
         category="现场照片",
         files=[SimpleUploadedFile("现场.jpg", jpeg_bytes())],
     )[0]
-    import datetime as dt
-
     extension = actions.request_extension(
         problem,
         by=world.liaison,
@@ -107,93 +134,87 @@ def scene(world, media_root):
         new_deadline=problem.deadline + dt.timedelta(days=60),
         roadmap="2027年3月底前完成",
     )
-    return {"problem": problem, "evidence": evidence, "extension": extension}
-
-
-def _fill(pattern_text: str, scene) -> str:
-    """A concrete path for a route: object ids from the scene, action slug 'claim'."""
-    ids = {
-        "problem": scene["problem"].pk,
-        "evidence": scene["evidence"].pk,
-        "extension": scene["extension"].pk,
-    }
-
-    def value(match):
-        name = match.group(1).split(":")[-1].strip("<>{}")
-        before = pattern_text[: match.start()]
-        if name in ("action", "name"):
-            return "claim"
-        for kind, pk in ids.items():
-            if (
-                name.startswith(kind)
-                or re.search(rf"{kind}s?/$", before)
-                or re.search(rf"{kind}s?/?$", before.rstrip("/"))
-            ):
-                return str(pk)
-        return str(scene["problem"].pk)
-
-    return re.sub(
-        r"<([^>]+)>|\{([^}]+)\}",
-        lambda m: value(re.match(r"[<{]([^>}]+)[>}]", m.group(0))),
-        pattern_text,
+    hangzhou = Region.objects.create(
+        code="330100", name="杭州市", level="city", parent=world.city.parent
     )
-
-
-def _path_of(pattern) -> str:
-    return "/" + str(pattern.pattern)
-
-
-def test_it_has_a_decision_for_every_route():
-    undecided = [
-        name or str(pattern.pattern)
-        for name, pattern in _page_routes()
-        if name not in PAGE_DECISIONS and not _is_static(pattern)
-    ]
-    assert undecided == [], f"routes without a scope decision: {undecided}"
-
-
-def _is_static(pattern) -> bool:
-    return str(pattern.pattern).startswith("static")
+    inspection = Inspection.objects.create(
+        code="hz-self-2026", name="杭州市生态环境保护自查", kind="self", target_region=hangzhou
+    )
+    return {
+        "problem": problem,
+        "evidence": evidence,
+        "extension": extension,
+        "inspection": inspection,
+        "account": world.liaison,
+        "membership": world.liaison.memberships.first(),
+        "event": AuditEvent.objects.order_by("-seq").first(),
+    }
 
 
 def _full_path(name, scene):
-    from django.urls import reverse
-
+    kind = PAGE_DECISIONS[name]
+    pattern = dict(_page_routes())[name]
     kwargs = {}
-    for name_, pattern in _page_routes():
-        if name_ == name:
-            for key in pattern.pattern.converters:
-                kwargs[key] = "claim" if key == "action" else None
-            break
-    for key in list(kwargs):
+    for key in pattern.pattern.converters:
         if key == "action":
-            continue
-        kind = PAGE_DECISIONS[name]
-        kwargs[key] = scene[kind].pk if kind in scene else scene["problem"].pk
+            kwargs[key] = "claim"
+        elif key == "seq":
+            kwargs[key] = scene["event"].seq
+        elif key == "membership_pk":
+            kwargs[key] = scene["membership"].pk
+        else:
+            kwargs[key] = scene[kind].pk if kind in scene else scene["problem"].pk
     return reverse(name, kwargs=kwargs)
 
 
-@pytest.mark.parametrize("username", BLIND)
-def test_it_answers_404_to_everyone_who_cannot_see_the_object(world, scene, username):
-    client = Client()
-    client.force_login(world.users[username])
-    for name, kind in PAGE_DECISIONS.items():
-        if kind not in ("problem", "evidence", "extension"):
+def _fill(path_template: str, scene) -> str:
+    """A concrete API path: {problem_id}, {evidence_id}, {extension_id} from the scene, {name} 'claim'."""
+    values = {
+        "problem_id": scene["problem"].pk,
+        "evidence_id": scene["evidence"].pk,
+        "extension_id": scene["extension"].pk,
+        "name": "claim",
+    }
+    return re.sub(r"\{([^}]+)\}", lambda m: str(values[m.group(1)]), path_template)
+
+
+def test_it_has_a_decision_for_every_route():
+    undecided = [name or str(p.pattern) for name, p in _page_routes() if name not in PAGE_DECISIONS]
+    assert undecided == [], f"routes without a scope decision: {undecided}"
+    gone = sorted(set(PAGE_DECISIONS) - {name for name, _ in _page_routes()})
+    assert gone == [], f"decisions for routes that no longer exist: {gone}"
+
+
+@pytest.mark.parametrize("kind", OBJECT_KINDS)
+def test_it_answers_404_to_everyone_who_cannot_read_the_object(world, scene, kind):
+    routes = [name for name, k in PAGE_DECISIONS.items() if k == kind]
+    assert routes
+    for username in EVERYONE + ["outsider"]:
+        if username in READERS[kind]:
             continue
-        path = _full_path(name, scene)
-        for method in ("get", "post"):
-            response = getattr(client, method)(path)
-            assert response.status_code == 404, (
-                f"{username} {method.upper()} {path} → {response.status_code}"
-            )
+        client = Client()
+        client.force_login(world.users[username])
+        for name in routes:
+            path = _full_path(name, scene)
+            for method in ("get", "post"):
+                response = getattr(client, method)(path)
+                assert response.status_code == 404, (
+                    f"{username} {method.upper()} {path} → {response.status_code}"
+                )
 
 
-@pytest.mark.parametrize("username", SEES)
-def test_it_lets_everyone_in_scope_read_the_object(world, scene, username):
-    client = Client()
-    client.force_login(world.users[username])
-    for name in ("ledger:problem_detail", "ledger:evidence_download"):
-        path = _full_path(name, scene)
+@pytest.mark.parametrize("kind", ["problem", "evidence", "account", "event"])
+def test_it_lets_the_readers_of_an_object_read_it(world, scene, kind):
+    read_pages = {
+        "problem": "ledger:problem_detail",
+        "evidence": "ledger:evidence_download",
+        "account": "account_admin:user_detail",
+        "event": "audit:event_detail",
+    }
+    for username in READERS[kind]:
+        client = Client()
+        client.force_login(world.users[username])
+        path = _full_path(read_pages[kind], scene)
         response = client.get(path)
         assert response.status_code == 200, f"{username} GET {path} → {response.status_code}"
 
@@ -210,26 +231,36 @@ def test_it_sends_anonymous_visitors_to_the_login_page(world, scene):
             assert response["Location"].startswith("/accounts/login/")
 
 
-@pytest.mark.parametrize("username", BLIND + ["anonymous"])
-def test_it_shows_an_empty_ledger_to_those_without_scope(world, scene, username):
+@pytest.mark.parametrize("username", BLIND)
+def test_it_shows_empty_lists_to_those_without_scope(world, scene, username):
     client = Client()
-    if username != "anonymous":
-        client.force_login(world.users[username])
-        response = client.get("/ledger/")
+    client.force_login(world.users[username])
+    for name, kind in PAGE_DECISIONS.items():
+        if kind != "list":
+            continue
+        response = client.get(_full_path(name, scene))
         assert response.status_code == 200
         assert scene["problem"].title not in response.content.decode()
 
 
-@pytest.mark.parametrize("username", [u for u in SEES if u != "office"] + BLIND)
-def test_it_keeps_the_office_forms_to_the_office(world, scene, username):
-    client = Client()
-    client.force_login(world.users[username])
-    for name, kind in PAGE_DECISIONS.items():
-        if kind == "office":
-            response = client.post(_full_path(name, scene), {"title": "x"})
-            assert response.status_code in (403, 404), (
-                f"{username} POST {name} → {response.status_code}"
-            )
+@pytest.mark.parametrize(
+    "kind, holder", [("office", "office"), ("sysadmin", "sysadmin"), ("auditor", "auditor")]
+)
+def test_it_keeps_each_administrators_pages_to_that_role(world, scene, kind, holder):
+    for username in EVERYONE:
+        if username == holder:
+            continue
+        client = Client()
+        client.force_login(world.users[username])
+        for name, k in PAGE_DECISIONS.items():
+            if k != kind:
+                continue
+            path = _full_path(name, scene)
+            for method in ("get", "post"):
+                response = getattr(client, method)(path)
+                assert response.status_code in (403, 404), (
+                    f"{username} {method.upper()} {name} → {response.status_code}"
+                )
 
 
 # --- the API ---------------------------------------------------------------------------
@@ -283,7 +314,3 @@ def test_it_refuses_the_api_without_a_token(world, scene):
         url = _fill(path, scene)
         response = client.generic(method.upper(), url, data="{}", content_type="application/json")
         assert response.status_code == 401, f"anonymous {method} {url} → {response.status_code}"
-
-
-def test_it_has_an_extension_to_decide(scene):
-    assert Extension.objects.filter(pk=scene["extension"].pk, status="pending").exists()

@@ -40,7 +40,9 @@ def test_it_sets_the_session_cookie_httponly_and_samesite(world):
 def test_it_marks_cookies_secure_when_served_over_https(world):
     client = Client(enforce_csrf_checks=True)
     # Over HTTPS Django's CSRF check also wants the page the form came from.
-    response = _login(client, "office", secure=True, HTTP_REFERER="https://testserver/accounts/login/")
+    response = _login(
+        client, "office", secure=True, HTTP_REFERER="https://testserver/accounts/login/"
+    )
     assert response.status_code == 302
     assert response.cookies["sessionid"]["secure"]
     assert response.cookies["csrftoken"]["secure"] or "csrftoken" not in response.cookies

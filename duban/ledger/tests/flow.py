@@ -10,6 +10,7 @@ import io
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from duban.core.demo import files as demo_files
 from duban.ledger import actions
 from duban.ledger.models import State
 from duban.org.models import Membership
@@ -17,9 +18,13 @@ from duban.org.models import Membership
 # --- files ------------------------------------------------------------------------------
 
 
-def pdf_bytes(text: str = "整改报告") -> bytes:
-    body = text.encode()
-    return b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n% " + body + b"\ntrailer\n%%EOF\n"
+def pdf_bytes(text: str = "zhenggai baogao") -> bytes:
+    """A real one-page PDF (the demo's maker); the text, escaped to ASCII, keeps files apart."""
+    return demo_files.pdf_bytes([text.encode("unicode_escape").decode("ascii")])
+
+
+def jpeg_bytes(text: str = "") -> bytes:
+    return image_bytes("JPEG", size=(64, 48))
 
 
 def image_bytes(

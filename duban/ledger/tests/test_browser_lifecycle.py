@@ -15,7 +15,7 @@ from duban.accounts.models import User
 from duban.core.demo.content import DEMO_PASSWORD
 from duban.inspections.models import Inspection
 from duban.ledger.models import Problem, PublicNotice, State
-from duban.ledger.tests_support import jpeg_bytes, pdf_bytes
+from duban.ledger.tests.flow import jpeg_bytes, pdf_bytes
 from duban.org.models import Region, Unit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

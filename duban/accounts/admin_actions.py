@@ -1,0 +1,272 @@
+"""Account management by the system administrator (系统管理员): one named function per change.
+
+A sysadmin manages the accounts of his region: users who hold a membership in a
+unit of his unit's region subtree, plus users with no membership yet (new
+accounts). He never sees business data, and account management, business data
+and audit stay with different people (三员分立): nobody holds a business role
+together with the sysadmin or auditor role, and no sysadmin grants himself a role.
+
+The recipe is the ledger's: check role and scope → transaction.atomic() → change →
+audit event in the same transaction. Errors reuse the ledger's ActionError classes.
+"""
+
+from axes.helpers import get_cool_off, get_failure_limit
+from axes.models import AccessAttempt
+from axes.utils import reset as reset_axes_attempts
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from duban.audit import log as audit
+from duban.ledger.actions import InvalidInput, NotAllowed
+from duban.org.models import BUSINESS_ROLES, Membership, Role, Unit
+from duban.org.scope import memberships
+
+from .models import User
+
+# Roles that manage or watch the system and must stay apart from business roles.
+ADMIN_ROLES = {Role.SYSADMIN, Role.AUDITOR}
+
+
+# --- scope -------------------------------------------------------------------------------
+
+
+def sysadmin_region_paths(by) -> list[str]:
+    """The region paths of the units in which `by` is system administrator."""
+    return sorted({m.unit.region.path for m in memberships(by) if m.role == Role.SYSADMIN})
+
+
+def is_sysadmin(by) -> bool:
+    return bool(sysadmin_region_paths(by))
+
+
+def _region_q(paths: list[str], prefix: str) -> Q:
+    q = Q(pk__in=[])
+    for path in paths:
+        q |= Q(**{f"{prefix}region__path__startswith": path})
+    return q
+
+
+def managed_units(by):
+    """Units a sysadmin may grant roles in: those of his region subtree."""
+    paths = sysadmin_region_paths(by)
+    if not paths:
+        return Unit.objects.none()
+    return Unit.objects.filter(_region_q(paths, "")).select_related("region")
+
+
+def managed_users(by):
+    """Users a sysadmin manages: members of units in his region subtree, and users without any membership."""
+    paths = sysadmin_region_paths(by)
+    if not paths:
+        return User.objects.none()
+    in_region = Membership.objects.filter(_region_q(paths, "unit__"), user=OuterRef("pk"))
+    any_membership = Membership.objects.filter(user=OuterRef("pk"))
+    return User.objects.filter(Exists(in_region) | ~Exists(any_membership))
+
+
+def _check_sysadmin(by):
+    if not is_sysadmin(by):
+        raise NotAllowed(_("Only system administrators manage accounts."))
+
+
+def _check_manages(by, user):
+    _check_sysadmin(by)
+    if not managed_users(by).filter(pk=user.pk).exists():
+        # Same answer as for a user who does not exist.
+        raise NotAllowed(_("This account is outside your region."))
+
+
+# --- lockouts (django-axes) ------------------------------------------------------------
+
+
+def login_failures(usernames) -> dict[str, int]:
+    """Failed logins within the cool-off period, by username (only usernames with failures)."""
+    attempts = AccessAttempt.objects.filter(username__in=list(usernames))
+    cool_off = get_cool_off()
+    if cool_off is not None:
+        attempts = attempts.filter(attempt_time__gte=timezone.now() - cool_off)
+    rows = attempts.values("username").annotate(failures=Sum("failures_since_start"))
+    return {row["username"]: row["failures"] for row in rows}
+
+
+def locked_usernames(usernames) -> set[str]:
+    """The usernames django-axes refuses at the login page right now (lockout by username)."""
+    limit = get_failure_limit(None, None)
+    return {name for name, count in login_failures(usernames).items() if count >= limit}
+
+
+# --- changes -----------------------------------------------------------------------------
+
+
+def _validated_password(password: str, user) -> str:
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as error:
+        raise InvalidInput(" ".join(error.messages), field="password") from error
+    return password
+
+
+def _profile(user) -> dict:
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "phone": user.phone,
+        "language": user.language,
+        "is_active": user.is_active,
+    }
+
+
+def create_user(
+    *, by, username: str, password: str, display_name: str = "", phone: str = "", language: str = ""
+) -> User:
+    """A new account, with no role yet; the password must pass the password validators."""
+    _check_sysadmin(by)
+    username = username.strip()
+    if not username:
+        raise InvalidInput(_("Enter a username."), field="username")
+    if User.objects.filter(username__iexact=username).exists():
+        raise InvalidInput(_("This username is already taken."), field="username")
+    user = User(username=username, display_name=display_name.strip(), phone=phone.strip())
+    if language:
+        user.language = language
+    _validated_password(password, user)
+    user.set_password(password)
+    with transaction.atomic():
+        user.save()
+        audit.record(
+            actor=by, role=Role.SYSADMIN, action="account.create", target=user, after=_profile(user)
+        )
+    return user
+
+
+def update_user(user, *, by, display_name: str, phone: str, language: str, is_active: bool) -> User:
+    """Change a user's name, phone, language or active flag; a deactivated user cannot log in."""
+    _check_manages(by, user)
+    if user.pk == by.pk and not is_active:
+        raise NotAllowed(_("You cannot deactivate your own account."))
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        before = _profile(user)
+        user.display_name = display_name.strip()
+        user.phone = phone.strip()
+        user.language = language
+        user.is_active = is_active
+        after = _profile(user)
+        changed = [key for key in after if after[key] != before[key]]
+        if not changed:
+            return user
+        user.save(update_fields=changed)
+        audit.record(
+            actor=by,
+            role=Role.SYSADMIN,
+            action="account.update",
+            target=user,
+            before={key: before[key] for key in changed},
+            after={key: after[key] for key in changed},
+        )
+    return user
+
+
+def _roles_held(user) -> set[str]:
+    # Straight from the database: scope.memberships() ignores inactive users.
+    return set(Membership.objects.filter(user=user).values_list("role", flat=True))
+
+
+def add_membership(user, *, by, unit, role: str) -> Membership:
+    """Grant `role` in `unit`, keeping business roles apart from the sysadmin and auditor roles."""
+    _check_manages(by, user)
+    if role not in Role.values:
+        raise InvalidInput(_("Unknown role."), field="role")
+    if not managed_units(by).filter(pk=unit.pk).exists():
+        raise InvalidInput(_("Choose a unit of your region."), field="unit")
+    if user.pk == by.pk:
+        raise NotAllowed(_("You cannot grant roles to yourself; ask another system administrator."))
+    held = _roles_held(user)
+    if role in BUSINESS_ROLES and held & ADMIN_ROLES:
+        raise InvalidInput(
+            _(
+                "%(user)s is a system or audit administrator and cannot also hold a business role "
+                "(separation of duties)."
+            )
+            % {"user": user},
+            field="role",
+        )
+    if role in ADMIN_ROLES and held & BUSINESS_ROLES:
+        raise InvalidInput(
+            _(
+                "%(user)s holds a business role and cannot also be a system or audit administrator "
+                "(separation of duties)."
+            )
+            % {"user": user},
+            field="role",
+        )
+    if role in ADMIN_ROLES and (held & ADMIN_ROLES) - {role}:
+        # The sysadmin and the auditor watch each other: one person cannot be both.
+        raise InvalidInput(
+            _("One person cannot be both system administrator and audit administrator."),
+            field="role",
+        )
+    if Membership.objects.filter(user=user, unit=unit, role=role).exists():
+        raise InvalidInput(_("The user already holds this role in this unit."), field="role")
+    with transaction.atomic():
+        membership = Membership.objects.create(user=user, unit=unit, role=role)
+        audit.record(
+            actor=by,
+            role=Role.SYSADMIN,
+            action="account.grant",
+            target=user,
+            after={"unit_id": unit.pk, "unit": unit.name, "role": role},
+        )
+    return membership
+
+
+def remove_membership(membership, *, by) -> None:
+    """Take a role away; the user's signatures and history stay."""
+    user = membership.user
+    _check_manages(by, user)
+    if not managed_units(by).filter(pk=membership.unit_id).exists():
+        raise NotAllowed(_("This role belongs to a unit outside your region."))
+    if user.pk == by.pk:
+        raise NotAllowed(_("You cannot change your own roles; ask another system administrator."))
+    with transaction.atomic():
+        before = {
+            "unit_id": membership.unit_id,
+            "unit": membership.unit.name,
+            "role": membership.role,
+        }
+        audit.record(
+            actor=by, role=Role.SYSADMIN, action="account.revoke", target=user, before=before
+        )
+        membership.delete()
+
+
+def set_password(user, *, by, password: str) -> None:
+    """Give a user a new password (validated); the user's open sessions end."""
+    _check_manages(by, user)
+    _validated_password(password, user)
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        # Never the password or its hash in the audit log: only that it changed.
+        audit.record(actor=by, role=Role.SYSADMIN, action="account.set_password", target=user)
+
+
+def unlock(user, *, by) -> int:
+    """Clear the failed logins that lock the account; returns how many were counted."""
+    _check_manages(by, user)
+    failures = login_failures([user.username]).get(user.username, 0)
+    with transaction.atomic():
+        reset_axes_attempts(username=user.username)
+        audit.record(
+            actor=by,
+            role=Role.SYSADMIN,
+            action="account.unlock",
+            target=user,
+            before={"failed_logins": failures},
+            after={"failed_logins": 0},
+        )
+    return failures

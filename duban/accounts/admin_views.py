@@ -1,0 +1,212 @@
+"""The system administrator's account pages: list, create, and one user's page with its forms.
+
+Only system administrators reach them: others get 403 on the list and the create
+page, and 404 on a user's page, as does a sysadmin for a user outside his region.
+Every change goes through admin_actions.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, Q
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from duban.ledger.actions import ActionError, NotAllowed
+from duban.org.models import Membership
+
+from . import admin_actions as actions
+from .admin_forms import MembershipForm, PasswordSetForm, SearchForm, UserCreateForm, UserEditForm
+
+PAGE_SIZE = 50
+
+
+def _refused(request, message, status=403):
+    return render(request, "accounts/admin/refused.html", {"message": message}, status=status)
+
+
+def _error_status(error: ActionError) -> int:
+    return 403 if isinstance(error, NotAllowed) else 400
+
+
+def _show_error(form, error: ActionError):
+    """Put the action's message on its field when the form has it, else on the form."""
+    field = getattr(error, "field", None)
+    form.add_error(field if field in form.fields else None, str(error))
+
+
+def _managed_user_or_404(request, pk):
+    # Non-sysadmins and users outside the region look the same: not found.
+    if not actions.is_sysadmin(request.user):
+        raise Http404
+    return get_object_or_404(actions.managed_users(request.user), pk=pk)
+
+
+def _post_only(request):
+    """405 for anything but POST, asked only after the scope check: out of scope stays 404."""
+    return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])
+
+
+def _with_memberships(users):
+    return users.prefetch_related(
+        Prefetch(
+            "memberships",
+            queryset=Membership.objects.select_related("unit__region").order_by(
+                "unit__name", "role"
+            ),
+        )
+    )
+
+
+@login_required
+def user_list(request):
+    if not actions.is_sysadmin(request.user):
+        return _refused(request, _("Only system administrators manage accounts."))
+    form = SearchForm(request.GET)
+    users = actions.managed_users(request.user)
+    query = form.cleaned_data["q"].strip() if form.is_valid() else ""
+    if query:
+        users = users.filter(Q(username__icontains=query) | Q(display_name__icontains=query))
+    page = Paginator(_with_memberships(users).order_by("username"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    locked = actions.locked_usernames(u.username for u in page.object_list)
+    rows = [(u, u.username in locked) for u in page.object_list]
+    context = {"form": form, "page": page, "rows": rows, "query": query}
+    return render(request, "accounts/admin/user_list.html", context)
+
+
+@login_required
+def user_create(request):
+    if not actions.is_sysadmin(request.user):
+        return _refused(request, _("Only system administrators manage accounts."))
+    status = 200
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                user = actions.create_user(
+                    by=request.user,
+                    username=data["username"],
+                    password=data["password"],
+                    display_name=data["display_name"],
+                    phone=data["phone"],
+                    language=data["language"],
+                )
+            except ActionError as error:
+                _show_error(form, error)
+                status = _error_status(error)
+            else:
+                messages.success(
+                    request, _("Account %(name)s was created.") % {"name": user.username}
+                )
+                return redirect("account_admin:user_detail", pk=user.pk)
+    return render(request, "accounts/admin/user_create.html", {"form": form}, status=status)
+
+
+def _detail_page(request, account, *, status=200, **forms):
+    account = _with_memberships(type(account).objects.filter(pk=account.pk)).get()
+    context = {
+        "account": account,
+        "locked": bool(actions.locked_usernames([account.username])),
+        "failures": actions.login_failures([account.username]).get(account.username, 0),
+        "edit_form": forms.get("edit_form")
+        or UserEditForm(
+            initial={
+                "display_name": account.display_name,
+                "phone": account.phone,
+                "language": account.language,
+                "is_active": account.is_active,
+            }
+        ),
+        "membership_form": forms.get("membership_form")
+        or MembershipForm(units=actions.managed_units(request.user)),
+        "password_form": forms.get("password_form") or PasswordSetForm(),
+    }
+    return render(request, "accounts/admin/user_detail.html", context, status=status)
+
+
+@login_required
+def user_detail(request, pk):
+    """The user's page; a POST saves the profile form (name, phone, language, active)."""
+    account = _managed_user_or_404(request, pk)
+    if request.method != "POST":
+        return _detail_page(request, account)
+    form = UserEditForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.update_user(account, by=request.user, **form.cleaned_data)
+        except ActionError as error:
+            _show_error(form, error)
+            return _detail_page(request, account, edit_form=form, status=_error_status(error))
+        messages.success(request, _("The account was saved."))
+        return redirect("account_admin:user_detail", pk=account.pk)
+    return _detail_page(request, account, edit_form=form, status=400)
+
+
+@login_required
+def membership_add(request, pk):
+    account = _managed_user_or_404(request, pk)
+    if refusal := _post_only(request):
+        return refusal
+    form = MembershipForm(request.POST, units=actions.managed_units(request.user))
+    if form.is_valid():
+        try:
+            actions.add_membership(account, by=request.user, **form.cleaned_data)
+        except ActionError as error:
+            _show_error(form, error)
+            return _detail_page(request, account, membership_form=form, status=_error_status(error))
+        messages.success(request, _("The role was granted."))
+        return redirect("account_admin:user_detail", pk=account.pk)
+    return _detail_page(request, account, membership_form=form, status=400)
+
+
+@login_required
+def membership_remove(request, pk, membership_pk):
+    account = _managed_user_or_404(request, pk)
+    membership = get_object_or_404(
+        Membership.objects.select_related("unit"), pk=membership_pk, user=account
+    )
+    if refusal := _post_only(request):
+        return refusal
+    try:
+        actions.remove_membership(membership, by=request.user)
+    except ActionError as error:
+        messages.error(request, str(error))
+        return _detail_page(request, account, status=_error_status(error))
+    messages.success(request, _("The role was removed."))
+    return redirect("account_admin:user_detail", pk=account.pk)
+
+
+@login_required
+def password_set(request, pk):
+    account = _managed_user_or_404(request, pk)
+    if refusal := _post_only(request):
+        return refusal
+    form = PasswordSetForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.set_password(account, by=request.user, password=form.cleaned_data["password"])
+        except ActionError as error:
+            _show_error(form, error)
+            return _detail_page(request, account, password_form=form, status=_error_status(error))
+        messages.success(request, _("The new password was set."))
+        return redirect("account_admin:user_detail", pk=account.pk)
+    return _detail_page(request, account, password_form=form, status=400)
+
+
+@login_required
+def unlock(request, pk):
+    account = _managed_user_or_404(request, pk)
+    if refusal := _post_only(request):
+        return refusal
+    try:
+        actions.unlock(account, by=request.user)
+    except ActionError as error:
+        messages.error(request, str(error))
+        return _detail_page(request, account, status=_error_status(error))
+    messages.success(request, _("The account was unlocked."))
+    return redirect("account_admin:user_detail", pk=account.pk)

@@ -1,0 +1,308 @@
+"""The system administrator (系统管理员) manages the accounts of his region, and nothing else."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from duban.accounts.models import User
+from duban.audit.models import AuditEvent
+from duban.ledger import actions
+from duban.org.models import Membership, Region, Role, Unit, UnitKind
+from duban.testing import PASSWORD
+
+LOGIN = "/accounts/login/"
+GOOD_PASSWORD = "Qiao-Xi-2026!"
+LIST = reverse("account_admin:user_list")
+CREATE = reverse("account_admin:user_create")
+
+
+def detail(user):
+    return reverse("account_admin:user_detail", args=[user.pk])
+
+
+@pytest.fixture
+def admin(world, client):
+    """A client logged in as the city's system administrator, who reads English."""
+    world.sysadmin.language = "en"
+    world.sysadmin.save(update_fields=["language"])
+    client.force_login(world.sysadmin)
+    return client
+
+
+@pytest.fixture
+def other_city_sysadmin(world):
+    """The system administrator of 杭州市, a neighbouring city."""
+    hangzhou = Region.objects.create(
+        code="330100", name="杭州市", level="city", parent=world.city.parent
+    )
+    office = Unit.objects.create(name="杭州市整改办", kind=UnitKind.OFFICE, region=hangzhou)
+    user = User.objects.create_user("hz_sysadmin", password=PASSWORD, language="en")
+    Membership.objects.create(user=user, unit=office, role=Role.SYSADMIN)
+    return user
+
+
+def events(action):
+    return list(AuditEvent.objects.filter(action=action).order_by("seq"))
+
+
+def new_account(admin, username="zhangwei", password=GOOD_PASSWORD):
+    response = admin.post(
+        CREATE,
+        {
+            "username": username,
+            "display_name": "张伟",
+            "phone": "13800000000",
+            "language": "zh-hans",
+            "password": password,
+            "password2": password,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()
+    return User.objects.get(username=username)
+
+
+def grant(admin, user, unit, role):
+    return admin.post(
+        reverse("account_admin:membership_add", args=[user.pk]), {"unit": unit.pk, "role": role}
+    )
+
+
+def test_it_refuses_a_weak_password_with_the_validators_message_and_creates_nothing(admin, world):
+    response = admin.post(
+        CREATE,
+        {"username": "zhangwei", "language": "en", "password": "123456", "password2": "123456"},
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "This password is too short" in html
+    assert "zhangwei" in html  # the input is kept
+    assert not User.objects.filter(username="zhangwei").exists()
+    assert events("account.create") == []
+
+
+def test_it_refuses_two_different_passwords(admin, world):
+    response = admin.post(
+        CREATE,
+        {"username": "zhangwei", "language": "en", "password": GOOD_PASSWORD, "password2": "x"},
+    )
+    assert response.status_code == 400
+    assert "The two passwords differ." in response.content.decode()
+    assert not User.objects.filter(username="zhangwei").exists()
+
+
+def test_it_creates_an_account_that_can_log_in(admin, world):
+    user = new_account(admin)
+    assert user.display_name == "张伟" and user.phone == "13800000000" and user.is_active
+    [event] = events("account.create")
+    assert event.actor_id == world.sysadmin.pk and event.role == "sysadmin"
+    assert event.target_id == str(user.pk) and event.after["username"] == "zhangwei"
+    assert GOOD_PASSWORD not in str(event.after)
+
+    response = Client().post(LOGIN, {"username": "zhangwei", "password": GOOD_PASSWORD})
+    assert response.status_code == 302
+
+
+def test_it_refuses_a_username_that_is_taken(admin, world):
+    response = admin.post(
+        CREATE,
+        {
+            "username": "Liaison",
+            "language": "en",
+            "password": GOOD_PASSWORD,
+            "password2": GOOD_PASSWORD,
+        },
+    )
+    assert response.status_code == 400
+    assert "This username is already taken." in response.content.decode()
+
+
+def test_it_grants_a_liaison_role_that_opens_the_units_ledger(admin, world):
+    user = new_account(admin)
+    response = grant(admin, user, world.eco, Role.LIAISON)
+    assert response.status_code == 302
+    assert Membership.objects.filter(user=user, unit=world.eco, role=Role.LIAISON).exists()
+    [event] = events("account.grant")
+    assert event.after == {"unit_id": world.eco.pk, "unit": world.eco.name, "role": "liaison"}
+
+    problem = world.problem()
+    actions.assign(problem, by=world.office)
+    liaison = Client()
+    liaison.force_login(user)
+    assert problem.title in liaison.get("/ledger/").content.decode()
+
+
+def test_it_offers_only_the_units_of_the_sysadmins_region(admin, world, other_city_sysadmin):
+    user = new_account(admin)
+    hangzhou_office = Unit.objects.get(name="杭州市整改办")
+    page = admin.get(detail(user)).content.decode()
+    assert world.eco.name in page and hangzhou_office.name not in page
+    response = grant(admin, user, hangzhou_office, Role.LIAISON)
+    assert response.status_code == 400
+    assert not Membership.objects.filter(user=user).exists()
+
+
+def test_it_removes_a_role_and_records_it(admin, world):
+    membership = Membership.objects.get(user=world.liaison)
+    url = reverse("account_admin:membership_remove", args=[world.liaison.pk, membership.pk])
+    assert admin.post(url).status_code == 302
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+    [event] = events("account.revoke")
+    assert event.before["role"] == "liaison" and event.target_id == str(world.liaison.pk)
+
+
+def test_a_deactivated_account_can_no_longer_log_in(admin, world):
+    response = admin.post(
+        detail(world.liaison),
+        {"display_name": "联络员", "phone": "", "language": "zh-hans", "is_active": ""},
+    )
+    assert response.status_code == 302
+    world.liaison.refresh_from_db()
+    assert not world.liaison.is_active and world.liaison.display_name == "联络员"
+    [event] = events("account.update")
+    assert event.before == {"display_name": "liaison", "is_active": True}
+    assert event.after == {"display_name": "联络员", "is_active": False}
+
+    response = Client().post(LOGIN, {"username": "liaison", "password": PASSWORD})
+    assert response.status_code == 200
+    assert User.objects.filter(username="liaison").exists()  # never deleted
+
+
+def test_a_sysadmin_cannot_deactivate_himself(admin, world):
+    response = admin.post(detail(world.sysadmin), {"language": "en", "is_active": ""})
+    assert response.status_code == 403
+    assert "You cannot deactivate your own account." in response.content.decode()
+    world.sysadmin.refresh_from_db()
+    assert world.sysadmin.is_active
+
+
+def test_it_keeps_business_roles_away_from_system_and_audit_administrators(admin, world):
+    response = grant(admin, world.auditor, world.office_unit, Role.OFFICE)
+    assert response.status_code == 400
+    assert "cannot also hold a business role" in response.content.decode()
+
+    response = grant(admin, world.liaison, world.office_unit, Role.SYSADMIN)
+    assert response.status_code == 400
+    assert "cannot also be a system or audit administrator" in response.content.decode()
+
+    response = grant(admin, world.liaison, world.office_unit, Role.AUDITOR)
+    assert response.status_code == 400
+
+    response = grant(admin, world.auditor, world.office_unit, Role.SYSADMIN)
+    assert response.status_code == 400
+    assert "both system administrator and audit administrator" in response.content.decode()
+
+    assert not Membership.objects.filter(user=world.auditor, role=Role.OFFICE).exists()
+    assert not Membership.objects.filter(
+        user=world.liaison, role__in=["sysadmin", "auditor"]
+    ).exists()
+    assert events("account.grant") == []
+
+
+def test_a_sysadmin_cannot_grant_himself_a_role(admin, world):
+    for role in (Role.SYSADMIN, Role.AUDITOR, Role.OFFICE):
+        response = grant(admin, world.sysadmin, world.eco, role)
+        assert response.status_code == 403
+        assert "You cannot grant roles to yourself" in response.content.decode()
+    assert Membership.objects.filter(user=world.sysadmin).count() == 1
+
+
+def test_a_new_account_can_become_a_sysadmin_but_not_also_a_business_user(admin, world):
+    user = new_account(admin)
+    assert grant(admin, user, world.office_unit, Role.SYSADMIN).status_code == 302
+    assert grant(admin, user, world.eco, Role.LIAISON).status_code == 400
+
+
+def test_another_citys_sysadmin_finds_nothing_of_this_city(world, other_city_sysadmin):
+    client = Client()
+    client.force_login(other_city_sysadmin)
+    liaison_membership = Membership.objects.get(user=world.liaison)
+    for path in (
+        detail(world.liaison),
+        reverse("account_admin:membership_add", args=[world.liaison.pk]),
+        reverse("account_admin:membership_remove", args=[world.liaison.pk, liaison_membership.pk]),
+        reverse("account_admin:password_set", args=[world.liaison.pk]),
+        reverse("account_admin:unlock", args=[world.liaison.pk]),
+    ):
+        assert client.get(path).status_code == 404, path
+        assert client.post(path, {"password": "x", "is_active": ""}).status_code == 404, path
+    page = client.get(LIST).content.decode()
+    assert "liaison" not in page
+    # A new account with no role yet belongs to no region: every sysadmin may manage it.
+    assert client.get(detail(world.outsider)).status_code == 200
+    assert "outsider" in page
+    world.liaison.refresh_from_db()
+    assert world.liaison.is_active
+    assert events("account.update") == [] and events("account.revoke") == []
+
+
+@pytest.mark.parametrize("username", ["office", "liaison", "auditor", "outsider"])
+def test_it_keeps_account_pages_to_system_administrators(world, username):
+    client = Client()
+    client.force_login(world.users[username])
+    assert client.get(LIST).status_code == 403
+    assert client.get(CREATE).status_code == 403
+    response = client.post(
+        CREATE,
+        {"username": "x1", "language": "en", "password": GOOD_PASSWORD, "password2": GOOD_PASSWORD},
+    )
+    assert response.status_code == 403
+    assert not User.objects.filter(username="x1").exists()
+    assert client.get(detail(world.liaison)).status_code == 404
+    assert client.post(reverse("account_admin:unlock", args=[world.liaison.pk])).status_code == 404
+    assert 'href="/admin/accounts/"' not in client.get("/ledger/").content.decode()
+
+
+def test_it_shows_the_accounts_link_to_the_sysadmin_only(admin, world):
+    assert 'href="/admin/accounts/"' in admin.get("/ledger/").content.decode()
+
+
+def test_it_sends_anonymous_visitors_to_the_login_page(world):
+    response = Client().get(LIST)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_it_lists_and_searches_accounts_with_their_roles(admin, world):
+    page = admin.get(LIST).content.decode()
+    assert "lead_official" in page and world.eco.short_name in page and "Unit liaison" in page
+    found = admin.get(LIST, {"q": "county"}).content.decode()
+    assert "county_acceptor" in found and "unit_head" not in found
+
+
+def test_it_unlocks_an_account_locked_by_failed_logins(admin, world, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    visitor = Client()
+    statuses = [
+        visitor.post(LOGIN, {"username": "liaison", "password": "wrong"}).status_code
+        for _attempt in range(3)
+    ]
+    assert statuses[-1] == 429
+    assert visitor.post(LOGIN, {"username": "liaison", "password": PASSWORD}).status_code == 429
+
+    assert "Locked" in admin.get(LIST, {"q": "liaison"}).content.decode()
+    # The attempt with the right password while locked counts too.
+    page = admin.get(detail(world.liaison)).content.decode()
+    assert "Locked by 4 failed login attempts during the lockout period." in page
+    response = admin.post(reverse("account_admin:unlock", args=[world.liaison.pk]))
+    assert response.status_code == 302
+    [event] = events("account.unlock")
+    assert event.before == {"failed_logins": 4}
+
+    assert visitor.post(LOGIN, {"username": "liaison", "password": PASSWORD}).status_code == 302
+
+
+def test_it_sets_a_new_validated_password(admin, world):
+    url = reverse("account_admin:password_set", args=[world.liaison.pk])
+    weak = admin.post(url, {"password": "liaison123", "password2": "liaison123"})
+    assert weak.status_code == 400
+    assert "too similar to the username" in weak.content.decode()
+    assert events("account.set_password") == []
+
+    assert (
+        admin.post(url, {"password": GOOD_PASSWORD, "password2": GOOD_PASSWORD}).status_code == 302
+    )
+    [event] = events("account.set_password")
+    assert event.before == {} and event.after == {}
+    assert Client().post(LOGIN, {"username": "liaison", "password": PASSWORD}).status_code == 200
+    assert (
+        Client().post(LOGIN, {"username": "liaison", "password": GOOD_PASSWORD}).status_code == 302
+    )
