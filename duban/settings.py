@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "duban.accounts.middleware.UserLanguageMiddleware",
+    "duban.core.middleware.IdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -159,7 +160,8 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 # Sessions end after DUBAN_IDLE_MINUTES without a request (idle timeout).
 SESSION_COOKIE_AGE = env_int("DUBAN_IDLE_MINUTES", 30) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+# The expiry moves on with use, at most once a minute (duban.core.middleware.IdleTimeoutMiddleware).
+DUBAN_SESSION_REFRESH_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

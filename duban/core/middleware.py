@@ -1,3 +1,8 @@
+import time
+
+from django.conf import settings
+
+
 class SecureCookiesOverHttpsMiddleware:
     """Mark every cookie Secure when the request came over HTTPS.
 
@@ -13,4 +18,27 @@ class SecureCookiesOverHttpsMiddleware:
         if request.is_secure():
             for cookie in response.cookies.values():
                 cookie["secure"] = True
+        return response
+
+
+class IdleTimeoutMiddleware:
+    """Push a session's expiry on at most once a minute instead of writing it on every request.
+
+    The session ends after DUBAN_IDLE_MINUTES without a request (SESSION_COOKIE_AGE);
+    saving it on each page view would make every read a write (on SQLite, a write
+    lock). A minute's granularity is all an idle timeout needs.
+    """
+
+    KEY = "_duban_seen"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is not None and not session.is_empty():
+            now = int(time.time())
+            if now - session.get(self.KEY, 0) >= settings.DUBAN_SESSION_REFRESH_SECONDS:
+                session[self.KEY] = now  # modified: saved, with a new expiry
         return response

@@ -162,7 +162,8 @@ class Problem(models.Model):
     objects = ProblemQuerySet.as_manager()
 
     class Meta:
-        ordering = ["inspection_id", "id"]
+        # In id order: the primary key serves it, at any size.
+        ordering = ["id"]
         verbose_name = _("problem")
         verbose_name_plural = _("problems")
         indexes = [

@@ -24,9 +24,10 @@ Tags:
 """
 
 import datetime as dt
+import functools
 
 from django import template
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -37,6 +38,17 @@ from duban.ledger.pace import PACE_LIGHT, Pace
 from duban.org.scope import roles_of
 
 register = template.Library()
+
+
+@functools.cache
+def _labels(choices, language: str) -> dict:
+    """The labels of a TextChoices in one language, translated once (a list page shows 50 rows)."""
+    with translation.override(language):
+        return {member.value: str(member.label) for member in choices}
+
+
+def labels(choices) -> dict:
+    return _labels(choices, translation.get_language())
 
 
 @register.filter
@@ -57,7 +69,7 @@ def pace_badge(problem, today: dt.date | None = None):
         '<span class="badge light light-{}" title="{}"><span class="dot" aria-hidden="true"></span>{}</span>',
         PACE_LIGHT[pace],
         _("Pace"),
-        pace.label,
+        labels(Pace)[pace.value],
     )
 
 
@@ -66,10 +78,7 @@ def state_badge(problem):
     if problem is None or problem == "":
         return ""
     state = problem.state if hasattr(problem, "state") else problem
-    try:
-        label = State(state).label
-    except ValueError:
-        label = state
+    label = labels(State).get(state, state)
     return format_html('<span class="badge state state-{}">{}</span>', state, label)
 
 

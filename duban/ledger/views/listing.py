@@ -45,18 +45,24 @@ def _startswith_any(field: str, paths: list[str]) -> Q:
 def _limit_choices(form: ProblemFilterForm, user) -> list:
     """Offer only units, regions and lead officials inside the user's scope."""
     paths = _scope_region_paths(user)
-    form.fields["unit"].queryset = Unit.objects.filter(
-        _startswith_any("region__path", paths)
-    ).order_by("region__code", "name")
-    form.fields["region"].queryset = Region.objects.filter(
-        _startswith_any("path", paths), level__in=REGION_LEVELS
-    ).order_by("code")
+    # Only what the choice lists show: these load on every page of the ledger.
+    form.fields["unit"].queryset = (
+        Unit.objects.filter(_startswith_any("region__path", paths))
+        .only("id", "name")
+        .order_by("region__code", "name")
+    )
+    form.fields["region"].queryset = (
+        Region.objects.filter(_startswith_any("path", paths), level__in=REGION_LEVELS)
+        .only("id", "code", "name")
+        .order_by("code")
+    )
     return list(
         User.objects.filter(
             _startswith_any("memberships__unit__region__path", paths),
             memberships__role=Role.LEAD_OFFICIAL,
         )
         .distinct()
+        .only("id", "display_name", "username")
         .order_by("display_name", "username")
     )
 
@@ -80,12 +86,35 @@ def _pace_summary(queryset, today, selected: list[str]) -> tuple[list[dict], int
     return summary, total
 
 
+# Exactly what a row of the table shows (and what pace and overdue are computed from);
+# a field missing here would cost a query per row, which test_list_view's query count catches.
+ROW_FIELDS = (
+    "ledger_number",
+    "title",
+    "is_key",
+    "is_difficult",
+    "is_sensitive",
+    "is_rebound",
+    "deadline",
+    "deadline_immediate",
+    "deadline_by_date",
+    "deadline_ongoing",
+    "state",
+    "progress_percent",
+    "pace_behind_from",
+    "pace_ahead_until",
+    "inspection__name",
+    "lead_unit__name",
+    "lead_unit__short_name",
+    "lead_official__display_name",
+    "lead_official__username",
+)
+
+
 def page_rows(queryset, offset: int, limit: int) -> list:
     """The rows of one page, with what the table shows joined in (also timed by bench_ledger)."""
     return list(
-        queryset.select_related("inspection", "lead_unit", "lead_official")
-        # The long texts are not on the list; leave them in the database.
-        .defer("feedback_text", "target", "task_force", "inspection__closing_checklist")[
+        queryset.select_related("inspection", "lead_unit", "lead_official").only(*ROW_FIELDS)[
             offset : offset + limit
         ]
     )
