@@ -36,10 +36,6 @@ from duban.ledger.models import (
 )
 from duban.ledger.pace import PACE_LIGHT
 from duban.ledger.selectors import get_evidence_for_user, get_problem_for_user
-
-# The list page narrows the unit and region choices to the user's scope; the API must accept
-# exactly the same parameters. (Better kept in ProblemFilterForm itself; reported to the lead.)
-from duban.ledger.views.listing import _limit_choices
 from duban.org.models import Membership, Region, Role, Unit
 from duban.org.scope import inspection_scope_q
 
@@ -411,7 +407,6 @@ def list_problems(request):
     """The ledger list: the same filters, sort orders and pages as the list page."""
     user = request.auth
     form = ProblemFilterForm(request.GET, user=user)
-    _limit_choices(form, user)
     page = request.GET.get("page") or "1"
     if not page.isdigit() or int(page) < 1:
         message = _("Page must be a positive whole number.")

@@ -5,8 +5,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from duban.accounts.models import User
 from duban.inspections.models import Inspection
-from duban.org.models import Region, Unit
+from duban.org.models import Region, RegionLevel, Role, Unit
+from duban.org.scope import business_region_paths, inspection_scope_q, under_any
 
 from .models import Category, ProblemUnit, Source, State
 from .pace import Pace, pace_q
@@ -22,6 +24,8 @@ SORTS = {
     "-progress": ("-progress_percent", "-id"),
     "id": ("id",),
 }
+# Villages run into the hundreds of thousands: the region filter offers levels down to townships.
+REGION_LEVELS = (RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY, RegionLevel.TOWNSHIP)
 FLAGS = [
     ("key", _("Key")),
     ("difficult", _("Difficult")),
@@ -71,12 +75,73 @@ class ProblemFilterForm(forms.Form):
 
     def __init__(self, data=None, *, user=None, **kwargs):
         super().__init__(data, **kwargs)
-        from duban.org.scope import inspection_scope_q
-
+        self.user = user
         scope = inspection_scope_q(user) if user is not None else None
         self.fields["inspection"].queryset = (
             Inspection.objects.filter(scope) if scope is not None else Inspection.objects.none()
         )
+        # Units and regions outside the user's scope are not choices: such a filter is an error.
+        paths = business_region_paths(user) if user is not None else []
+        self.fields["unit"].queryset = (
+            Unit.objects.filter(under_any("region__path", paths))
+            .only("id", "name")
+            .order_by("region__code", "name")
+        )
+        self.fields["region"].queryset = (
+            Region.objects.filter(under_any("path", paths), level__in=REGION_LEVELS)
+            .only("id", "code", "name")
+            .order_by("code")
+        )
+
+    def lead_officials(self) -> list:
+        """The lead officials of the user's scope, for the filter's choice list."""
+        paths = business_region_paths(self.user) if self.user is not None else []
+        return list(
+            User.objects.filter(
+                under_any("memberships__unit__region__path", paths),
+                memberships__role=Role.LEAD_OFFICIAL,
+            )
+            .distinct()
+            .only("id", "display_name", "username")
+            .order_by("display_name", "username")
+        )
+
+    def active(self, params) -> list[dict]:
+        """The filters in use, each with a link that removes it (the chips above the table)."""
+        if not self.is_bound or not self.is_valid():
+            return []
+        chips = []
+
+        def without(name, value=None):
+            query = params.copy()
+            if value is None:
+                query.pop(name, None)
+            else:
+                query.setlist(name, [v for v in query.getlist(name) if v != value])
+            for key in ("page", "part"):
+                query.pop(key, None)
+            return "?" + query.urlencode()
+
+        data = self.cleaned_data
+        for name, field in self.fields.items():
+            value = data.get(name)
+            if name == "sort" or value in (None, "", []):
+                continue
+            if isinstance(field, forms.MultipleChoiceField):
+                labels = dict(field.choices)
+                chips += [
+                    {"field": field.label, "value": labels[v], "remove": without(name, v)}
+                    for v in value
+                ]
+                continue
+            if name == "overdue":
+                text = _("Overdue") if value else _("Not overdue")
+            elif name == "lead_official":
+                text = str(User.objects.filter(pk=value).first() or value)
+            else:
+                text = str(value)
+            chips.append({"field": field.label, "value": text, "remove": without(name)})
+        return chips
 
     def apply(self, queryset, *, without=()):
         """Filter and sort an already scoped queryset; call only when is_valid().

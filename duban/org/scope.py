@@ -31,6 +31,21 @@ def has_business_role(user) -> bool:
     return bool(roles_of(user) & BUSINESS_ROLES)
 
 
+def business_region_paths(user) -> list[str]:
+    """The outermost region paths in which the user holds a business role."""
+    return sorted(
+        _outermost({m.unit.region.path for m in memberships(user) if m.role in BUSINESS_ROLES})
+    )
+
+
+def under_any(field: str, paths) -> Q:
+    """`field` (a region path) lies under one of `paths`; nothing when there are none."""
+    q = Q(pk__in=[])
+    for path in paths:
+        q |= Q(**{f"{field}__startswith": path})
+    return q
+
+
 def problem_scope_q(user) -> Q | None:
     """A filter on Problem for everything the user may read, or None for nothing."""
     from duban.ledger.models import ProblemUnit

@@ -207,3 +207,26 @@ def test_it_shows_the_ledger_on_a_phone(browser, demo):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
     assert problem.title in page.content()
     liaison.close()
+
+
+def test_it_filters_the_ledger_in_the_browser(browser, demo):
+    office = Person(browser, demo, "office")
+    page = office.page
+    page.goto(f"{demo}/ledger/")
+    # The counts by pace arrive just after the table.
+    page.wait_for_selector("#pace-summary .count")
+    # Opening the closed filter panel fetches its fields.
+    page.locator("form.filters summary").click()
+    page.wait_for_selector("#id_state_0")
+    page.check("input[name=state][value=in_progress]")
+    page.locator("form.filters .form-actions button[type=submit]").click()
+    page.wait_for_url(re.compile(r".*state=in_progress.*"))
+    page.wait_for_selector("#pace-summary .count")
+    shown = page.locator(".ledger-table tbody tr").count()
+    expected = Problem.objects.visible_to(User.objects.get(username="office")).filter(
+        state=State.IN_PROGRESS
+    )
+    assert shown == min(expected.count(), 50) > 0
+    for title in expected.values_list("title", flat=True)[:5]:
+        assert title in page.locator(".ledger-table").inner_text()
+    office.close()

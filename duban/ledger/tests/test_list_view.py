@@ -191,9 +191,26 @@ def test_it_filters_by_lead_official(client, world, ledger):
 
 
 def test_it_offers_only_units_in_the_users_scope(client, world, ledger):
-    response = client_for(client, world.other_liaison).get(URL)
+    page = client_for(client, world.other_liaison).get(URL).content.decode()
+    # The closed filter panel fetches its fields when opened.
+    assert "part=filters" in page
+    response = client.get(URL, {"part": "filters"})
     units = set(response.context["form"].fields["unit"].queryset)
     assert world.housing in units and world.eco not in units
+    html = response.content.decode()
+    assert world.housing.name in html and world.eco.name not in html
+
+
+def test_it_shows_the_filters_in_use_and_keeps_them_for_a_new_search(client, world, ledger):
+    office = client_for(client, world.office)
+    html = office.get(URL, {"category": "air", "overdue": "false"}).content.decode()
+    # A chip per filter in use, each with a link that removes it alone.
+    assert 'class="chips"' in html
+    assert "大气" in html and "?overdue=false" in html and "?category=air" in html
+    # Until the panel is opened its fields travel as hidden inputs, so a search keeps them.
+    assert '<input type="hidden" name="category" value="air">' in html
+    fields = office.get(URL, {"category": "air", "part": "filters"}).content.decode()
+    assert 'name="category" value="air" id="id_category_0" checked' in fields
 
 
 @pytest.mark.parametrize(

@@ -9,14 +9,12 @@ query that reads every matching row — fetched by the page right after it loads
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
-from duban.accounts.models import User
-from duban.org.models import BUSINESS_ROLES, Region, RegionLevel, Role, Unit
-from duban.org.scope import memberships
+from duban.org.scope import business_region_paths
 
 from ..filters import SORTS, ProblemFilterForm
 from ..models import Problem
@@ -25,46 +23,6 @@ from ..pace import PACE_LIGHT, Pace, pace_q
 # Columns that sort, as (sort key, label source); the header links toggle direction.
 SORTABLE = ("number", "deadline", "progress", "updated")
 CHECKBOX_FILTERS = ("state", "pace", "category", "source", "flag")
-# Villages run into the hundreds of thousands: the region filter offers levels down to townships.
-REGION_LEVELS = (RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY, RegionLevel.TOWNSHIP)
-
-
-def _scope_region_paths(user) -> list[str]:
-    """The outermost region paths of the user's business memberships."""
-    paths = {m.unit.region.path for m in memberships(user) if m.role in BUSINESS_ROLES}
-    return sorted(p for p in paths if not any(o != p and p.startswith(o) for o in paths))
-
-
-def _startswith_any(field: str, paths: list[str]) -> Q:
-    q = Q(pk__in=[])
-    for path in paths:
-        q |= Q(**{f"{field}__startswith": path})
-    return q
-
-
-def _limit_choices(form: ProblemFilterForm, user) -> list:
-    """Offer only units, regions and lead officials inside the user's scope."""
-    paths = _scope_region_paths(user)
-    # Only what the choice lists show: these load on every page of the ledger.
-    form.fields["unit"].queryset = (
-        Unit.objects.filter(_startswith_any("region__path", paths))
-        .only("id", "name")
-        .order_by("region__code", "name")
-    )
-    form.fields["region"].queryset = (
-        Region.objects.filter(_startswith_any("path", paths), level__in=REGION_LEVELS)
-        .only("id", "code", "name")
-        .order_by("code")
-    )
-    return list(
-        User.objects.filter(
-            _startswith_any("memberships__unit__region__path", paths),
-            memberships__role=Role.LEAD_OFFICIAL,
-        )
-        .distinct()
-        .only("id", "display_name", "username")
-        .order_by("display_name", "username")
-    )
 
 
 def _pace_summary(queryset, today, selected: list[str]) -> tuple[list[dict], int]:
@@ -132,9 +90,21 @@ def problem_list(request):
     user = request.user
     today = timezone.localdate()
     form = ProblemFilterForm(request.GET, user=user)
-    if request.GET.get("part") == "summary":
+    part = request.GET.get("part")
+    if part == "summary":
         return _summary_part(request, form, today)
-    lead_officials = _limit_choices(form, user)
+    if part == "filters":
+        # The filter panel's fields, fetched when it is opened: its choice lists are not
+        # worth loading on every page of the ledger.
+        return render(
+            request,
+            "ledger/_filter_fields.html",
+            {
+                "form": form,
+                "lead_officials": form.lead_officials(),
+                "check_fields": [form[name] for name in CHECKBOX_FILTERS],
+            },
+        )
     scoped = Problem.objects.visible_to(user)
 
     if form.is_valid():
@@ -169,9 +139,14 @@ def problem_list(request):
         "sort_links": {
             key: (f"-{key}" if sort == key else key) for key in SORTABLE if key in SORTS
         },
-        "lead_officials": lead_officials,
-        "check_fields": [form[name] for name in CHECKBOX_FILTERS],
-        "has_scope": bool(_scope_region_paths(user)),
+        "chips": form.active(request.GET),
+        "kept_params": [
+            (key, value)
+            for key, values in request.GET.lists()
+            if key not in ("q", "sort", "page", "part")
+            for value in values
+        ],
+        "has_scope": bool(business_region_paths(user)),
         "filtered": any(v for k, v in request.GET.items() if k not in ("page", "sort")),
     }
     template = (
