@@ -8,8 +8,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages: Chromium and CJK fonts for browser tests, gettext for
-# compilemessages, poppler-utils for PDF checks. PostgreSQL is checked separately.
-DEB_PACKAGES := chromium fonts-noto-cjk gettext poppler-utils
+# compilemessages, poppler-utils for PDF checks, Pango for WeasyPrint's PDFs.
+# PostgreSQL is checked separately.
+DEB_PACKAGES := chromium fonts-noto-cjk gettext poppler-utils libpango-1.0-0 libpangoft2-1.0-0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install system-packages run test lint clean bench

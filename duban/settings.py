@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "duban.inspections",
     "duban.ledger",
     "duban.audit",
+    "duban.documents",
     "duban.api",
 ]
 
