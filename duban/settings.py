@@ -193,6 +193,10 @@ MEDIA_URL = "/media/"  # never served directly: downloads go through scoped view
 
 # Uploads: evidence files are checked by content and size.
 DUBAN_MAX_UPLOAD_MB = env_int("DUBAN_MAX_UPLOAD_MB", 50)
+# Imported ledgers and feedback reports (Excel, Word, PDF): checked before they are read.
+DUBAN_MAX_IMPORT_MB = env_int("DUBAN_MAX_IMPORT_MB", 20)
+# A folder of .docx templates that replace the bundled ones of the same file name.
+DUBAN_DOCUMENT_TEMPLATES_DIR = env_str("DUBAN_DOCUMENT_TEMPLATES_DIR", "")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

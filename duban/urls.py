@@ -11,4 +11,6 @@ urlpatterns = [
     path("admin/accounts/", include("duban.accounts.admin_urls")),
     path("api/v1/", include("duban.api.urls")),
     path("audit/", include("duban.audit.urls")),
+    path("documents/render/", include("duban.documents.render_urls")),
+    path("documents/", include("duban.documents.urls")),
 ]

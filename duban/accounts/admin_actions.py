@@ -1,8 +1,11 @@
 """Account management by the system administrator (系统管理员): one named function per change.
 
-A sysadmin manages the accounts of his region: users who hold a membership in a
-unit of his unit's region subtree, plus users with no membership yet (new
-accounts). He never sees business data, and account management, business data
+A sysadmin manages the accounts of his region: users all of whose memberships are
+in units of his unit's region subtree (a user who also holds a role elsewhere is
+not his alone, so not his), plus users with no membership yet (new accounts).
+Never the accounts of system or audit administrators, his own included: nobody
+in the application manages an administrator's account, so one administrator
+cannot take over another's (reset its password, change its roles). He never sees business data, and account management, business data
 and audit stay with different people (三员分立): nobody holds a business role
 together with the sysadmin or auditor role, and no sysadmin grants himself a role.
 
@@ -25,7 +28,7 @@ from duban.ledger.actions import InvalidInput, NotAllowed
 from duban.org.models import BUSINESS_ROLES, Membership, Role, Unit
 from duban.org.scope import memberships
 
-from .models import User
+from .models import ApiToken, User
 
 # Roles that manage or watch the system and must stay apart from business roles.
 ADMIN_ROLES = {Role.SYSADMIN, Role.AUDITOR}
@@ -58,14 +61,20 @@ def managed_units(by):
     return Unit.objects.filter(_region_q(paths, "")).select_related("region")
 
 
+def _administrators_q() -> Q:
+    """Accounts nobody manages here: system and audit administrators, and Django superusers."""
+    admin_membership = Membership.objects.filter(user=OuterRef("pk"), role__in=ADMIN_ROLES)
+    return Q(Exists(admin_membership)) | Q(is_superuser=True)
+
+
 def managed_users(by):
-    """Users a sysadmin manages: members of units in his region subtree, and users without any membership."""
+    """Users a sysadmin manages: those whose every membership is in his region subtree (users
+    without any membership included), administrators excepted."""
     paths = sysadmin_region_paths(by)
     if not paths:
         return User.objects.none()
-    in_region = Membership.objects.filter(_region_q(paths, "unit__"), user=OuterRef("pk"))
-    any_membership = Membership.objects.filter(user=OuterRef("pk"))
-    return User.objects.filter(Exists(in_region) | ~Exists(any_membership))
+    elsewhere = Membership.objects.filter(user=OuterRef("pk")).exclude(_region_q(paths, "unit__"))
+    return User.objects.exclude(_administrators_q()).exclude(Exists(elsewhere))
 
 
 def _check_sysadmin(by):
@@ -75,6 +84,15 @@ def _check_sysadmin(by):
 
 def _check_manages(by, user):
     _check_sysadmin(by)
+    if User.objects.filter(_administrators_q(), pk=user.pk).exists():
+        raise NotAllowed(
+            _(
+                "%(user)s is a system or audit administrator. Administrators' accounts are not "
+                "managed here: no administrator may change another administrator's account, "
+                "nor his own."
+            )
+            % {"user": user}
+        )
     if not managed_users(by).filter(pk=user.pk).exists():
         # Same answer as for a user who does not exist.
         raise NotAllowed(_("This account is outside your region."))
@@ -244,15 +262,25 @@ def remove_membership(membership, *, by) -> None:
         membership.delete()
 
 
-def set_password(user, *, by, password: str) -> None:
-    """Give a user a new password (validated); the user's open sessions end."""
+def set_password(user, *, by, password: str) -> int:
+    """Give a user a new password (validated); the user's open sessions end and his API tokens
+    are deleted, since a password is reset when the account may be in other hands.
+    Returns how many API tokens were deleted."""
     _check_manages(by, user)
     _validated_password(password, user)
     with transaction.atomic():
         user.set_password(password)
         user.save(update_fields=["password"])
+        deleted, _by_model = ApiToken.objects.filter(user=user).delete()
         # Never the password or its hash in the audit log: only that it changed.
-        audit.record(actor=by, role=Role.SYSADMIN, action="account.set_password", target=user)
+        audit.record(
+            actor=by,
+            role=Role.SYSADMIN,
+            action="account.set_password",
+            target=user,
+            after={"api_tokens_deleted": deleted} if deleted else {},
+        )
+    return deleted
 
 
 def unlock(user, *, by) -> int:

@@ -1,7 +1,8 @@
 """The system administrator's account pages: list, create, and one user's page with its forms.
 
 Only system administrators reach them: others get 403 on the list and the create
-page, and 404 on a user's page, as does a sysadmin for a user outside his region.
+page, and 404 on a user's page, as does a sysadmin for a user outside his region
+or for an administrator's account (admin_actions.managed_users says why).
 Every change goes through admin_actions.
 """
 
@@ -12,6 +13,7 @@ from django.db.models import Prefetch, Q
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from duban.ledger.actions import ActionError, NotAllowed
 from duban.org.models import Membership
@@ -159,6 +161,17 @@ def membership_add(request, pk):
         except ActionError as error:
             _show_error(form, error)
             return _detail_page(request, account, membership_form=form, status=_error_status(error))
+        if not actions.managed_users(request.user).filter(pk=account.pk).exists():
+            # An administrator now: his account leaves this page's reach, so back to the list.
+            messages.success(
+                request,
+                _(
+                    "The role was granted. %(user)s is now an administrator, whose account is "
+                    "no longer managed here."
+                )
+                % {"user": account},
+            )
+            return redirect("account_admin:user_list")
         messages.success(request, _("The role was granted."))
         return redirect("account_admin:user_detail", pk=account.pk)
     return _detail_page(request, account, membership_form=form, status=400)
@@ -189,11 +202,21 @@ def password_set(request, pk):
     form = PasswordSetForm(request.POST)
     if form.is_valid():
         try:
-            actions.set_password(account, by=request.user, password=form.cleaned_data["password"])
+            deleted = actions.set_password(
+                account, by=request.user, password=form.cleaned_data["password"]
+            )
         except ActionError as error:
             _show_error(form, error)
             return _detail_page(request, account, password_form=form, status=_error_status(error))
-        messages.success(request, _("The new password was set."))
+        messages.success(
+            request,
+            ngettext(
+                "The new password was set. %(count)d API token of the account was deleted.",
+                "The new password was set. %(count)d API tokens of the account were deleted.",
+                deleted,
+            )
+            % {"count": deleted},
+        )
         return redirect("account_admin:user_detail", pk=account.pk)
     return _detail_page(request, account, password_form=form, status=400)
 

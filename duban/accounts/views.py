@@ -10,6 +10,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from duban.ledger.actions import ActionError
+
+from . import actions
 from .forms import LanguageForm, TokenForm
 from .models import ApiToken
 
@@ -36,7 +39,11 @@ def token_create(request):
     form = TokenForm(request.POST)
     if not form.is_valid():
         return _profile_page(request, token_form=form, status=400)
-    token, raw = ApiToken.issue(request.user, form.cleaned_data["name"])
+    try:
+        token, raw = actions.issue_token(by=request.user, name=form.cleaned_data["name"])
+    except ActionError as error:
+        form.add_error(getattr(error, "field", None), str(error))
+        return _profile_page(request, token_form=form, status=400)
     # The raw key is rendered once in this response and never stored: no redirect, no session.
     return _profile_page(request, raw_key=raw, new_token=token)
 
@@ -47,7 +54,7 @@ def token_revoke(request, pk):
     # Someone else's token answers 404, like anything out of scope.
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)
     name = str(token)
-    token.delete()
+    actions.revoke_token(token, by=request.user)
     messages.success(request, _("Token %(name)s was revoked.") % {"name": name})
     return redirect("accounts:profile")
 

@@ -795,12 +795,24 @@ def decide_extension(request, extension_id: int, payload: s.ExtensionDecisionIn)
 def evidence_file(request, evidence_id: int):
     """The stored file, as uploaded (check it against the listed sha256)."""
     evidence = get_evidence_for_user(request.auth, evidence_id)
-    return FileResponse(
-        evidence.file.open("rb"),
+    # As the web download (duban.ledger.views.detail.evidence_download) does it.
+    try:
+        handle = evidence.file.open("rb")
+    except FileNotFoundError:
+        # In scope, so saying what is missing reveals nothing the caller may not know.
+        return api.create_response(
+            request, {"detail": _("The stored file is missing.")}, status=404
+        )
+    response = FileResponse(
+        handle,
         as_attachment=True,
         filename=evidence.original_name,
-        content_type=evidence.content_type,
+        content_type=evidence.content_type or "application/octet-stream",
     )
+    # Uploaded files must never be sniffed into HTML, nor kept in shared caches.
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @router.post(

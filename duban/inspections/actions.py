@@ -1,10 +1,14 @@
 """Setting up an inspection round (督察) and changing its rules: the only writes to Inspection.
 
-Who: office staff (整改办) whose region contains the round's target region, or lies
-inside it — a city office records the provincial or central round it rectifies,
-whose target is the province above it. The same rule decides which rounds an
-office sees (duban.org.scope.inspection_scope_q), so "may edit" never reveals
-a round the office cannot see.
+Who sets up a round: office staff (整改办) whose region contains the round's target
+region, or lies inside it — a city office records the provincial or central round it
+rectifies, whose target is the province above it. That overlap is also the rule for
+which rounds an office sees (duban.org.scope.inspection_scope_q).
+
+Who changes a round: only an office whose region is the target region or contains it.
+A round targeting a region above the office (the province-wide round a city works
+under) is read-only for that office: its rules bind every city of the province, so
+one city must not change them for the others.
 
 The rules are checked by `inspection_errors`, which the form also calls to show
 every mistake at once; the actions raise the first one. Errors are the ledger's
@@ -32,6 +36,8 @@ __all__ = [
     "update_inspection",
     "inspection_errors",
     "office_membership_for",
+    "editor_membership_for",
+    "require_editor",
     "plan_due_after",
 ]
 
@@ -78,6 +84,32 @@ def office_membership_for(user, region: Region) -> Membership | None:
         if region.path.startswith(own) or own.startswith(region.path):
             return m
     return None
+
+
+def editor_membership_for(user, region: Region) -> Membership | None:
+    """The office membership under which `user` may change a round targeting `region`.
+
+    The region is the office's own or lies inside it; a region above the office is not enough.
+    """
+    for m in memberships(user):
+        if m.role == Role.OFFICE and region.path.startswith(m.unit.region.path):
+            return m
+    return None
+
+
+def require_editor(by, region: Region) -> Membership:
+    """The editing office membership, or NotAllowed saying who may change the round."""
+    membership = editor_membership_for(by, region)
+    if membership is None:
+        raise NotAllowed(
+            _(
+                "Only rectification office staff of %(region)s or of a region containing it "
+                "may change this inspection. Offices of the regions inside it may read it "
+                "but not change it."
+            )
+            % {"region": region}
+        )
+    return membership
 
 
 def _require_office(by, region: Region) -> Membership:
@@ -262,11 +294,12 @@ def update_inspection(
 ) -> Inspection:
     """Change a round's settings. Refuses new acceptance levels while problems are under acceptance:
     each of those problems keeps an index into the levels it is being accepted at."""
-    _require_office(by, inspection.target_region)
+    require_editor(by, inspection.target_region)
     region = fields.get("target_region")
     if not isinstance(region, Region):
         raise InvalidInput(_("Choose the region the inspection targets."), "target_region")
-    membership = _require_office(by, region)
+    # The new target must be the editor's too, or a change could hand the round to a region above.
+    membership = require_editor(by, region)
     values = _validate(fields, inspection, plan_working_days)
     try:
         with transaction.atomic():

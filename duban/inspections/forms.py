@@ -31,12 +31,13 @@ def _date_input():
 
 
 def target_regions(user, current: Region | None = None):
-    """Regions an office may target: its own, those inside it and those above it."""
+    """Regions an office may target: its own, those inside it and, for a new round
+    (current=None), those above it. A round's editor may not move it above his region."""
     q = Q(pk__in=[current.pk] if current else [])
     for m in memberships(user):
         if m.role == Role.OFFICE:
             path = m.unit.region.path
-            ancestors = [path[:n] for n in range(2, len(path))]
+            ancestors = [] if current else [path[:n] for n in range(2, len(path))]
             q |= Q(level__in=TARGET_LEVELS) & (Q(path__startswith=path) | Q(path__in=ancestors))
     # Two parents loaded with each region: labels show the full name (省市区) without a query each.
     return Region.objects.filter(q).select_related("parent__parent").order_by("code")

@@ -100,7 +100,7 @@ def inspection_detail(request, pk):
         "state_counts": _state_rows(counts),
         "problem_total": sum(counts.values()),
         "levels": _level_labels(inspection),
-        "can_edit": actions.office_membership_for(request.user, inspection.target_region)
+        "can_edit": actions.editor_membership_for(request.user, inspection.target_region)
         is not None,
     }
     return render(request, "inspections/inspection_detail.html", context)
@@ -119,13 +119,10 @@ def inspection_edit(request, pk):
     inspection = get_inspection_for_user(request.user, pk)
     if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
-    if actions.office_membership_for(request.user, inspection.target_region) is None:
-        return _refused(
-            request,
-            _("Only rectification office staff change an inspection's settings."),
-            403,
-            inspection,
-        )
+    try:
+        actions.require_editor(request.user, inspection.target_region)
+    except ActionError as error:
+        return _refused(request, str(error), error_status(error), inspection)
     return _form_page(request, inspection=inspection)
 
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from duban.audit import log as audit
 from duban.core.workdays import add_working_days
-from duban.org.models import Role, Unit
+from duban.org.models import Membership, Role, Unit
 from duban.org.scope import acting_membership
 
 from .files import FileRejected, as_content_file, check_upload, thumbnail_and_exif
@@ -277,7 +277,56 @@ def _value_for_audit(value):
     return value
 
 
+# Dates a rectification ledger can mean; outside them a typo (0001, 9999) is more likely.
+EARLIEST_DATE, LATEST_DATE = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+
+
+def _check_date(value, field: str) -> None:
+    if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise InvalidInput(
+            _("%(date)s is not a plausible date: give one between 2000 and 2100.")
+            % {"date": value.isoformat()},
+            field,
+        )
+
+
+def _check_length(value: str, limit: int, field: str) -> None:
+    if value and len(value) > limit:
+        raise InvalidInput(
+            _("At most %(limit)d characters here; this has %(length)d.")
+            % {"limit": limit, "length": len(value)},
+            field,
+        )
+
+
+def _check_measures(measures) -> None:
+    for measure in measures:
+        _check_length(measure.owner, 100, "measures")
+        _check_date(measure.due_date, "measures")
+
+
+def _check_milestones(milestones) -> None:
+    for milestone in milestones:
+        _check_date(milestone.due_date, "milestones")
+        _check_length(milestone.description, 200, "milestones")
+        if not 0 <= milestone.percent <= 100:
+            raise InvalidInput(_("Progress is a percentage from 0 to 100."), "milestones")
+
+
+def _check_version(problem: Problem, version) -> None:
+    """The form was filled in on `version`; someone who changed it since wins, not silently lost."""
+    if version is not None and int(version) != problem.version:
+        raise Conflict(
+            _(
+                "Someone else changed this problem while you were editing it. Reload the page and try again."
+            )
+        )
+
+
 def _validate_problem(problem: Problem) -> None:
+    _check_date(problem.deadline, "deadline")
+    for name, limit in (("ledger_number", 50), ("title", 200)):
+        _check_length(getattr(problem, name), limit, name)
     if not (problem.deadline_immediate or problem.deadline_by_date or problem.deadline_ongoing):
         raise InvalidInput(_("Choose at least one deadline kind."), "deadline_by_date")
     if problem.deadline_by_date and not problem.deadline:
@@ -356,6 +405,27 @@ def _check_units_in_scope(membership, units) -> None:
             )
 
 
+def _check_official_in_scope(membership, official) -> None:
+    """The lead official sees and endorses the problem: one of the office's region only."""
+    if official is None:
+        return
+    if not Membership.objects.filter(
+        user=official,
+        role=Role.LEAD_OFFICIAL,
+        unit__region__path__startswith=membership.unit.region.path,
+    ).exists():
+        raise InvalidInput(_("Choose a lead official of your region."), "lead_official")
+
+
+def _check_inspection_covers(inspection, region) -> None:
+    if not region.path.startswith(inspection.target_region.path):
+        raise InvalidInput(
+            _("%(region)s lies outside the region of the inspection (%(target)s).")
+            % {"region": region, "target": inspection.target_region},
+            "region",
+        )
+
+
 def create_problem(
     *,
     by,
@@ -373,6 +443,10 @@ def create_problem(
     _check_units_in_scope(
         membership, [problem.lead_unit, problem.acceptance_unit, *co_units, *implementing_units]
     )
+    _check_official_in_scope(membership, problem.lead_official)
+    _check_inspection_covers(inspection, problem.region)
+    _check_measures(measures)
+    _check_milestones(milestones)
     with transaction.atomic():
         problem.original_deadline = problem.deadline
         problem.save()
@@ -408,10 +482,13 @@ def update_problem(
     implementing_units=None,
     measures=None,
     milestones=None,
+    version=None,
 ) -> Problem:
     membership = _check(problem, "edit", by)
+    _check_version(problem, version)
     if "region" in fields and fields["region"] != problem.region:
         _check_office_scope(by, fields["region"])
+        _check_inspection_covers(problem.inspection, fields["region"])
     _check_units_in_scope(
         membership,
         [
@@ -421,6 +498,10 @@ def update_problem(
             *(implementing_units or []),
         ],
     )
+    if "lead_official" in fields:
+        _check_official_in_scope(membership, fields["lead_official"])
+    _check_measures(measures or [])
+    _check_milestones(milestones or [])
     before = {f: _value_for_audit(getattr(problem, f)) for f in fields}
     for name, value in fields.items():
         setattr(problem, name, value)
@@ -513,7 +594,9 @@ def split_problem(parent: Problem, *, by, children: list[dict]) -> list[Problem]
             }
             fields.update(
                 title=child.get("title") or parent.title,
-                ledger_number=child.get("ledger_number") or f"{parent.ledger_number}-{index}",
+                # The parent's number with the child's index, kept within the field's 50 characters.
+                ledger_number=child.get("ledger_number")
+                or f"{parent.ledger_number[: 50 - len(str(index)) - 1]}-{index}",
                 region=unit.region,
                 lead_unit=unit,
             )
@@ -555,13 +638,18 @@ def claim(problem: Problem, *, by) -> Problem:
     return problem
 
 
-def save_plan(problem: Problem, *, by, target: str, measures: list, milestones: list) -> Problem:
+def save_plan(
+    problem: Problem, *, by, target: str, measures: list, milestones: list, version=None
+) -> Problem:
     """The unit drafts its plan: target, measures with owners and due dates, milestones."""
     membership = _check(problem, "save_plan", by)
+    _check_version(problem, version)
     if not target.strip():
         raise InvalidInput(_("Write the rectification target."), "target")
     if not measures:
         raise InvalidInput(_("Add at least one measure."), "measures")
+    _check_measures(measures)
+    _check_milestones(milestones)
     with transaction.atomic():
         _bump(problem)
         before = {
@@ -646,7 +734,7 @@ def report_progress(
         raise InvalidInput(_("Describe the progress."), "text")
     if not 0 <= percent <= 100:
         raise InvalidInput(_("Progress is a percentage from 0 to 100."), "percent")
-    checked = [_checked(f) for f in files]
+    checked = _checked_all(files)
     with _files_removed_on_failure() as stored, transaction.atomic():
         now = timezone.now()
         _bump(problem, progress_percent=percent, last_report_at=now)
@@ -696,6 +784,20 @@ def report_progress(
                 )
             )
     return report
+
+
+# Files in one upload: each is read whole to check and fingerprint it.
+MAX_FILES_PER_UPLOAD = 20
+
+
+def _checked_all(files) -> list:
+    if len(files) > MAX_FILES_PER_UPLOAD:
+        raise InvalidInput(
+            _("At most %(n)d files at a time; send the others in another upload.")
+            % {"n": MAX_FILES_PER_UPLOAD},
+            "files",
+        )
+    return [_checked(f) for f in files]
 
 
 def _checked(uploaded):
@@ -767,9 +869,11 @@ def upload_evidence(
     membership = _check(problem, "upload_evidence", by)
     if not category.strip():
         raise InvalidInput(_("Choose the category of the material."), "category")
+    _check_length(category, 50, "category")
+    _check_length(title, 200, "title")
     if not files:
         raise InvalidInput(_("Choose at least one file."), "files")
-    checked = [_checked(f) for f in files]
+    checked = _checked_all(files)
     with _files_removed_on_failure() as stored, transaction.atomic():
         _bump(problem)
         for item in checked:
@@ -843,12 +947,15 @@ def request_extension(
     for name, value in (("reasons", reasons), ("efforts", efforts), ("roadmap", roadmap)):
         if not value.strip():
             raise InvalidInput(_("This field is required."), name)
+    _check_date(new_deadline, "new_deadline")
     if problem.deadline and new_deadline <= problem.deadline:
         raise InvalidInput(
             _("The new deadline must be later than the current one (%(date)s).")
             % {"date": problem.deadline},
             "new_deadline",
         )
+    if new_deadline <= timezone.localdate():
+        raise InvalidInput(_("The new deadline must lie in the future."), "new_deadline")
     with transaction.atomic():
         _bump(problem)
         try:
@@ -1026,11 +1133,19 @@ def withdraw_application(problem: Problem, *, by) -> Problem:
     return problem
 
 
-def _signature(problem: Problem, *, by, statement: str, name: str, role: str) -> Signature:
+def _signature(
+    problem: Problem, *, by, statement: str, name: str, role: str, expected_hash=None
+) -> Signature:
     membership = _check(problem, name, by)
     if not statement.strip():
         raise InvalidInput(_("Write the statement you sign."), "statement")
     application = open_application(problem)
+    # The signer signs what the page showed; if the application changed since, they must see
+    # it again. (A change racing with this is caught by the version check in _bump.)
+    if expected_hash and expected_hash != content_hash(application):
+        raise Conflict(
+            _("The application changed after you opened it. Read it again before you sign.")
+        )
     with transaction.atomic():
         _bump(problem)
         digest = content_hash(application)
@@ -1073,17 +1188,27 @@ def _signature(problem: Problem, *, by, statement: str, name: str, role: str) ->
     return signature
 
 
-def sign(problem: Problem, *, by, statement: str) -> Signature:
-    """签字: the unit head signs the closing application."""
+def sign(problem: Problem, *, by, statement: str, expected_hash=None) -> Signature:
+    """签字: the unit head signs the closing application (as shown: `expected_hash`)."""
     return _signature(
-        problem, by=by, statement=statement, name="sign", role=SignatureRole.UNIT_HEAD
+        problem,
+        by=by,
+        statement=statement,
+        name="sign",
+        role=SignatureRole.UNIT_HEAD,
+        expected_hash=expected_hash,
     )
 
 
-def endorse(problem: Problem, *, by, statement: str) -> Signature:
-    """背书: the lead official endorses the closing application."""
+def endorse(problem: Problem, *, by, statement: str, expected_hash=None) -> Signature:
+    """背书: the lead official endorses the closing application (as shown: `expected_hash`)."""
     return _signature(
-        problem, by=by, statement=statement, name="endorse", role=SignatureRole.LEAD_OFFICIAL
+        problem,
+        by=by,
+        statement=statement,
+        name="endorse",
+        role=SignatureRole.LEAD_OFFICIAL,
+        expected_hash=expected_hash,
     )
 
 

@@ -93,6 +93,20 @@ class ProblemFilterForm(forms.Form):
             .order_by("code")
         )
 
+    def clean_lead_official(self):
+        value = self.cleaned_data.get("lead_official")
+        if value is None:
+            return value
+        # Only a lead official of the user's scope: no other account's name comes back.
+        paths = business_region_paths(self.user) if self.user is not None else []
+        if not User.objects.filter(
+            under_any("memberships__unit__region__path", paths),
+            pk=value,
+            memberships__role=Role.LEAD_OFFICIAL,
+        ).exists():
+            raise forms.ValidationError(_("Choose a lead official of your region."), code="invalid")
+        return value
+
     def lead_officials(self) -> list:
         """The lead officials of the user's scope, for the filter's choice list."""
         paths = business_region_paths(self.user) if self.user is not None else []

@@ -197,6 +197,9 @@ PROBLEM_ERROR_FIELDS = {
 class ProblemForm(forms.Form):
     """Every field of a problem (DESIGN.md §2); choices limited to the office's region."""
 
+    # When editing: the problem as the form showed it, so a change made meanwhile is not lost.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
     inspection = forms.ModelChoiceField(
         label=gettext_lazy("Inspection"), queryset=Inspection.objects.none()
     )
@@ -296,6 +299,7 @@ class ProblemForm(forms.Form):
         initial["implementing_units"] = list(problem.implementing_units())
         initial["measures"] = measures_as_text(problem)
         initial["milestones"] = milestones_as_text(problem)
+        initial["version"] = problem.version
         return initial
 
     def clean_measures(self):
@@ -375,6 +379,8 @@ class ConfirmForm(ActionForm):
 
 
 class PlanForm(ActionForm):
+    # The problem as the form showed it: an edit made meanwhile is not silently overwritten.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     target = forms.CharField(label=_label("target"), widget=_text(3))
     measures = forms.CharField(
         label=gettext_lazy("Measures"), widget=_text(6), help_text=MEASURES_HELP
@@ -392,6 +398,7 @@ class PlanForm(ActionForm):
             self.initial.setdefault("target", self.problem.target)
             self.initial.setdefault("measures", measures_as_text(self.problem))
             self.initial.setdefault("milestones", milestones_as_text(self.problem))
+        self.initial.setdefault("version", self.problem.version)
 
     def clean_measures(self):
         return parse_measures(self.cleaned_data["measures"])
@@ -515,6 +522,14 @@ class ClosingForm(ActionForm):
 
 class StatementForm(ActionForm):
     statement = forms.CharField(label=gettext_lazy("Statement"), widget=_text(3))
+    # What the page showed; the action refuses if the application changed since.
+    content_hash = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        application = actions.open_application(self.problem)
+        if application is not None:
+            self.fields["content_hash"].initial = actions.content_hash(application)
 
 
 class AcceptForm(ActionForm):

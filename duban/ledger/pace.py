@@ -56,7 +56,10 @@ def _first_day_reaching(points, level: float) -> dt.date | None:
             if p1 == p0 or d1 == d0:
                 return d1
             days = (d1 - d0).days * (level - p0) / (p1 - p0)
-            return d0 + dt.timedelta(days=max(0, int(-(-days // 1))))
+            try:
+                return d0 + dt.timedelta(days=max(0, int(-(-days // 1))))
+            except OverflowError:  # a date near the calendar's end; actions refuse such dates
+                return dt.date.max
     return None
 
 
@@ -66,7 +69,7 @@ def pace_bounds(*, start: dt.date, deadline: dt.date | None, percent: int, miles
         return None, None
     points = _curve(start, deadline, milestones)
     behind_from = _first_day_reaching(points, percent + TOLERANCE)
-    after_deadline = deadline + dt.timedelta(days=1)
+    after_deadline = deadline + dt.timedelta(days=1) if deadline < dt.date.max else deadline
     behind_from = min(behind_from, after_deadline) if behind_from else after_deadline
     ahead_until = _first_day_reaching(points, percent - TOLERANCE) if percent > TOLERANCE else None
     return behind_from, ahead_until

@@ -4,7 +4,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from duban.accounts.models import User
+from duban.accounts import admin_actions
+from duban.accounts.models import ApiToken, User
 from duban.audit.models import AuditEvent
 from duban.ledger import actions
 from duban.org.models import Membership, Region, Role, Unit, UnitKind
@@ -169,16 +170,23 @@ def test_a_deactivated_account_can_no_longer_log_in(admin, world):
 
 def test_a_sysadmin_cannot_deactivate_himself(admin, world):
     response = admin.post(detail(world.sysadmin), {"language": "en", "is_active": ""})
-    assert response.status_code == 403
-    assert "You cannot deactivate your own account." in response.content.decode()
+    assert response.status_code == 404
+    with pytest.raises(admin_actions.NotAllowed):
+        admin_actions.update_user(
+            world.sysadmin,
+            by=world.sysadmin,
+            display_name="",
+            phone="",
+            language="en",
+            is_active=False,
+        )
     world.sysadmin.refresh_from_db()
     assert world.sysadmin.is_active
 
 
 def test_it_keeps_business_roles_away_from_system_and_audit_administrators(admin, world):
     response = grant(admin, world.auditor, world.office_unit, Role.OFFICE)
-    assert response.status_code == 400
-    assert "cannot also hold a business role" in response.content.decode()
+    assert response.status_code == 404  # an administrator's account is not managed here
 
     response = grant(admin, world.liaison, world.office_unit, Role.SYSADMIN)
     assert response.status_code == 400
@@ -188,8 +196,7 @@ def test_it_keeps_business_roles_away_from_system_and_audit_administrators(admin
     assert response.status_code == 400
 
     response = grant(admin, world.auditor, world.office_unit, Role.SYSADMIN)
-    assert response.status_code == 400
-    assert "both system administrator and audit administrator" in response.content.decode()
+    assert response.status_code == 404
 
     assert not Membership.objects.filter(user=world.auditor, role=Role.OFFICE).exists()
     assert not Membership.objects.filter(
@@ -201,15 +208,82 @@ def test_it_keeps_business_roles_away_from_system_and_audit_administrators(admin
 def test_a_sysadmin_cannot_grant_himself_a_role(admin, world):
     for role in (Role.SYSADMIN, Role.AUDITOR, Role.OFFICE):
         response = grant(admin, world.sysadmin, world.eco, role)
-        assert response.status_code == 403
-        assert "You cannot grant roles to yourself" in response.content.decode()
+        assert response.status_code == 404
+        with pytest.raises(admin_actions.NotAllowed):
+            admin_actions.add_membership(
+                world.sysadmin, by=world.sysadmin, unit=world.eco, role=role
+            )
     assert Membership.objects.filter(user=world.sysadmin).count() == 1
 
 
-def test_a_new_account_can_become_a_sysadmin_but_not_also_a_business_user(admin, world):
+def test_a_new_account_can_become_a_sysadmin_and_then_leaves_the_sysadmins_hands(admin, world):
     user = new_account(admin)
-    assert grant(admin, user, world.office_unit, Role.SYSADMIN).status_code == 302
-    assert grant(admin, user, world.eco, Role.LIAISON).status_code == 400
+    response = grant(admin, user, world.office_unit, Role.SYSADMIN)
+    assert response.status_code == 302 and response["Location"] == LIST
+    assert "is now an administrator" in admin.get(LIST).content.decode()
+    assert grant(admin, user, world.eco, Role.LIAISON).status_code == 404
+    assert not Membership.objects.filter(user=user, role=Role.LIAISON).exists()
+
+
+# --- whose accounts: all of the user's roles inside the region, never an administrator ----------
+
+
+@pytest.mark.parametrize("username", ["auditor", "sysadmin", "second_sysadmin"])
+def test_it_leaves_administrators_accounts_to_nobody_here(admin, world, username):
+    if username == "second_sysadmin":
+        user = User.objects.create_user(username, password=PASSWORD)
+        Membership.objects.create(user=user, unit=world.eco, role=Role.SYSADMIN)
+    else:
+        user = world.users[username]
+    membership = Membership.objects.filter(user=user).first()
+    before = AuditEvent.objects.count()
+
+    page = admin.get(LIST).content.decode()
+    for path in (
+        detail(user),
+        reverse("account_admin:membership_add", args=[user.pk]),
+        reverse("account_admin:membership_remove", args=[user.pk, membership.pk]),
+        reverse("account_admin:password_set", args=[user.pk]),
+        reverse("account_admin:unlock", args=[user.pk]),
+    ):
+        assert (
+            admin.post(path, {"password": GOOD_PASSWORD, "password2": GOOD_PASSWORD}).status_code
+            == 404
+        ), path
+    with pytest.raises(admin_actions.NotAllowed) as refused:
+        admin_actions.set_password(user, by=world.sysadmin, password=GOOD_PASSWORD)
+
+    assert f"/admin/accounts/{user.pk}/" not in page
+    assert "is a system or audit administrator" in str(refused.value)
+    assert "no administrator may change another administrator's account" in str(refused.value)
+    assert AuditEvent.objects.count() == before
+    user.refresh_from_db()
+    assert not user.check_password(GOOD_PASSWORD)
+
+
+def test_it_leaves_a_user_with_a_role_outside_the_region_to_nobody_of_this_city(
+    admin, world, other_city_sysadmin
+):
+    hangzhou_unit = Unit.objects.get(name="杭州市整改办")
+    Membership.objects.create(user=world.liaison, unit=hangzhou_unit, role=Role.VIEWER)
+    hangzhou_admin = Client()
+    hangzhou_admin.force_login(other_city_sysadmin)
+
+    page = admin.get(LIST).content.decode()
+
+    assert f"/admin/accounts/{world.liaison.pk}/" not in page
+    assert f"/admin/accounts/{world.unit_head.pk}/" in page
+    for client in (admin, hangzhou_admin):
+        assert client.get(detail(world.liaison)).status_code == 404
+        response = client.post(
+            reverse("account_admin:password_set", args=[world.liaison.pk]),
+            {"password": GOOD_PASSWORD, "password2": GOOD_PASSWORD},
+        )
+        assert response.status_code == 404
+    for by in (world.sysadmin, other_city_sysadmin):
+        with pytest.raises(admin_actions.NotAllowed):
+            admin_actions.set_password(world.liaison, by=by, password=GOOD_PASSWORD)
+    assert events("account.set_password") == []
 
 
 def test_another_citys_sysadmin_finds_nothing_of_this_city(world, other_city_sysadmin):
@@ -302,7 +376,32 @@ def test_it_sets_a_new_validated_password(admin, world):
     )
     [event] = events("account.set_password")
     assert event.before == {} and event.after == {}
+    assert ApiToken.objects.count() == 0
     assert Client().post(LOGIN, {"username": "liaison", "password": PASSWORD}).status_code == 200
     assert (
         Client().post(LOGIN, {"username": "liaison", "password": GOOD_PASSWORD}).status_code == 302
     )
+
+
+def test_setting_a_password_deletes_the_users_api_tokens_and_says_so(admin, world):
+    _token, key = ApiToken.issue(world.liaison, "报送脚本")
+    ApiToken.issue(world.liaison, "备用")
+    _kept, other_key = ApiToken.issue(world.unit_head, "单位负责人的脚本")
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    assert Client().get("/api/v1/problems", **bearer).status_code == 200
+
+    response = admin.post(
+        reverse("account_admin:password_set", args=[world.liaison.pk]),
+        {"password": GOOD_PASSWORD, "password2": GOOD_PASSWORD},
+        follow=True,
+    )
+
+    assert "The new password was set. 2 API tokens of the account were deleted." in (
+        response.content.decode()
+    )
+    assert not ApiToken.objects.filter(user=world.liaison).exists()
+    assert Client().get("/api/v1/problems", **bearer).status_code == 401
+    other = {"HTTP_AUTHORIZATION": f"Bearer {other_key}"}
+    assert Client().get("/api/v1/problems", **other).status_code == 200
+    [event] = events("account.set_password")
+    assert event.after == {"api_tokens_deleted": 2}

@@ -1,8 +1,15 @@
 """The profile: language switch, API tokens, password change."""
 
+import json
+
+import pytest
 from django.urls import reverse
 
+from duban.accounts.actions import issue_token, revoke_token
 from duban.accounts.models import ApiToken, hash_token
+from duban.audit.log import verify
+from duban.audit.models import AuditEvent
+from duban.ledger.actions import InvalidInput, NotAllowed
 from duban.testing import PASSWORD
 
 
@@ -61,6 +68,46 @@ def test_it_issues_an_api_token_and_shows_the_key_once(client, world):
     assert "报表脚本" in again and raw not in again
 
 
+def test_it_records_a_new_token_in_the_audit_log_without_its_key(client, world):
+    client.force_login(world.liaison)
+    response = client.post(reverse("accounts:token_create"), {"name": "报表脚本"})
+
+    raw = response.context["raw_key"]
+    token = ApiToken.objects.get(user=world.liaison)
+    [event] = AuditEvent.objects.filter(action="token.create")
+    assert event.actor_id == world.liaison.pk
+    assert (event.target_type, event.target_id) == ("accounts.apitoken", str(token.pk))
+    assert event.after == {"name": "报表脚本"}
+    stored = json.dumps([event.before, event.after, event.actor_name])
+    assert raw not in stored and token.key_hash not in stored
+    assert verify().ok
+
+
+def test_it_records_a_revoked_token_in_the_audit_log(client, world):
+    token, raw = ApiToken.issue(world.liaison, "旧脚本")
+    client.force_login(world.liaison)
+
+    client.post(reverse("accounts:token_revoke", args=[token.pk]))
+
+    [event] = AuditEvent.objects.filter(action="token.revoke")
+    assert event.actor_id == world.liaison.pk
+    assert (event.target_type, event.target_id) == ("accounts.apitoken", str(token.pk))
+    assert event.before == {"name": "旧脚本"}
+    assert raw not in json.dumps([event.before, event.after])
+
+
+def test_the_token_actions_keep_their_rules_outside_the_views(world):
+    token, _raw = ApiToken.issue(world.liaison, "联络员的脚本")
+
+    with pytest.raises(InvalidInput):
+        issue_token(by=world.liaison, name="  ")
+    with pytest.raises(NotAllowed):
+        revoke_token(token, by=world.other_liaison)
+
+    assert ApiToken.objects.filter(pk=token.pk).exists()
+    assert not AuditEvent.objects.filter(action__startswith="token.").exists()
+
+
 def test_it_requires_a_token_name(client, world):
     client.force_login(world.liaison)
     response = client.post(reverse("accounts:token_create"), {"name": ""})
@@ -82,6 +129,7 @@ def test_it_does_not_let_anyone_revoke_someone_elses_token(client, world):
     assert client.post(reverse("accounts:token_revoke", args=[token.pk])).status_code == 404
     assert "联络员的脚本" not in client.get(reverse("accounts:profile")).content.decode()
     assert ApiToken.objects.filter(pk=token.pk).exists()
+    assert not AuditEvent.objects.filter(action="token.revoke").exists()
 
 
 def test_it_refuses_a_weak_new_password_with_a_clear_message(client, world):

@@ -25,6 +25,7 @@ from duban.ledger import actions
 #   problem / evidence / extension / inspection: one business object; out of scope → 404
 #   account: one user account, managed by a sysadmin of its region; everyone else → 404
 #   event: one audit event, read by the auditor; everyone else → 404
+#   export: a scoped download of the ledger; users without scope get a workbook without rows
 PAGE_DECISIONS = {
     "home": "own",
     "healthz": "public",
@@ -59,6 +60,15 @@ PAGE_DECISIONS = {
     "audit:verify": "auditor",
     "audit:export": "auditor",
     "audit:event_detail": "event",
+    "render:closing_record_docx": "problem",
+    "render:closing_record_pdf": "problem",
+    "render:supervision_notice_docx": "office",
+    "render:supervision_notice_pdf": "office",
+    "render:progress_report_docx": "inspection",
+    "render:progress_report_pdf": "inspection",
+    "render:public_notice_docx": "inspection",
+    "render:public_notice_pdf": "inspection",
+    "documents:ledger_export": "export",
 }
 # Kinds with page routes (extensions are reached through their problem's pages and the API).
 OBJECT_KINDS = ("problem", "evidence", "inspection", "account", "event")

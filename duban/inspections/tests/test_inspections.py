@@ -76,6 +76,50 @@ def huzhou_office(world):
     return _client(world.office)
 
 
+def _office_at(world, code, name, username):
+    """An office user at the region `code` (created under 浙江省 unless it is 浙江省 itself)."""
+    zhejiang = world.city.parent
+    region = (
+        zhejiang
+        if code == zhejiang.code
+        else Region.objects.create(code=code, name=name, level="city", parent=zhejiang)
+    )
+    unit = Unit.objects.create(name=f"{name}整改办", kind=UnitKind.OFFICE, region=region)
+    return member(username, unit, Role.OFFICE)
+
+
+@pytest.fixture
+def provincial_office_user(world):
+    return _office_at(world, "330000", "浙江省", "zhejiang_office")
+
+
+@pytest.fixture
+def provincial_office(provincial_office_user):
+    return _client(provincial_office_user)
+
+
+def _edit_form(world, inspection, **overrides) -> dict:
+    """The edit form as the office finds it, with `overrides` typed in."""
+    data = _form(
+        world,
+        code=inspection.code,
+        name=inspection.name,
+        kind=inspection.kind,
+        round_label="",
+        stay_start="",
+        stay_end="",
+        feedback_date=inspection.feedback_date.isoformat(),
+        plan_due_date=inspection.plan_due_date.isoformat() if inspection.plan_due_date else "",
+        target_region=inspection.target_region.pk,
+        level_3="",
+        notice_working_days=str(inspection.notice_working_days),
+        complaint_deadline_days=str(inspection.complaint_deadline_days),
+        closing_checklist="\n".join(inspection.closing_checklist),
+    )
+    data.update(overrides)
+    return data
+
+
 # --- setting up a round ----------------------------------------------------------------------
 
 
@@ -207,25 +251,11 @@ def test_it_refuses_a_round_that_ends_before_it_begins_in_the_action(world):
 # --- changing a round ------------------------------------------------------------------------
 
 
-def test_it_saves_changed_settings_and_audits_only_what_changed(world, huzhou_office):
+def test_it_saves_changed_settings_and_audits_only_what_changed(world, provincial_office):
     inspection = world.inspection
-    data = _form(
-        world,
-        code=inspection.code,
-        name=inspection.name,
-        kind=inspection.kind,
-        round_label="",
-        stay_start="",
-        stay_end="",
-        feedback_date=inspection.feedback_date.isoformat(),
-        plan_due_date=inspection.plan_due_date.isoformat() if inspection.plan_due_date else "",
-        level_3="",
-        notice_working_days=str(inspection.notice_working_days),
-        complaint_deadline_days=str(inspection.complaint_deadline_days),
-        closing_checklist="整改报告\n现场照片\n会议纪要",
-    )
+    data = _edit_form(world, inspection, closing_checklist="整改报告\n现场照片\n会议纪要")
 
-    response = huzhou_office.post(f"/inspections/{inspection.pk}/edit/", data)
+    response = provincial_office.post(f"/inspections/{inspection.pk}/edit/", data)
 
     assert response.status_code == 302
     inspection.refresh_from_db()
@@ -236,7 +266,9 @@ def test_it_saves_changed_settings_and_audits_only_what_changed(world, huzhou_of
     assert "name" not in event.after
 
 
-def test_it_refuses_new_acceptance_levels_while_a_problem_is_under_acceptance(world, huzhou_office):
+def test_it_refuses_new_acceptance_levels_while_a_problem_is_under_acceptance(
+    world, provincial_office
+):
     problem_in(world, "under_acceptance")
     inspection = world.inspection
     events = AuditEvent.objects.count()
@@ -249,7 +281,7 @@ def test_it_refuses_new_acceptance_levels_while_a_problem_is_under_acceptance(wo
         level_3="province",
     )
 
-    response = huzhou_office.post(f"/inspections/{inspection.pk}/edit/", data)
+    response = provincial_office.post(f"/inspections/{inspection.pk}/edit/", data)
 
     assert response.status_code == 400
     assert "Problems of this inspection are under acceptance" in response.content.decode()
@@ -258,13 +290,15 @@ def test_it_refuses_new_acceptance_levels_while_a_problem_is_under_acceptance(wo
     assert AuditEvent.objects.count() == events
 
 
-def test_it_still_lets_other_settings_change_while_a_problem_is_under_acceptance(world):
+def test_it_still_lets_other_settings_change_while_a_problem_is_under_acceptance(
+    world, provincial_office_user
+):
     problem_in(world, "under_acceptance")
     inspection = world.inspection
     fields = {name: getattr(inspection, name) for name in actions.INSPECTION_FIELDS}
 
     actions.update_inspection(
-        inspection, by=world.office, fields=fields | {"notice_working_days": 10}
+        inspection, by=provincial_office_user, fields=fields | {"notice_working_days": 10}
     )
 
     inspection.refresh_from_db()
@@ -364,10 +398,100 @@ def test_it_lets_a_county_office_set_up_a_county_round_but_not_change_the_city_r
     client = _client(county_office)
 
     assert created.target_region == world.wuxing
-    assert (
-        client.get(f"/inspections/{city_round.pk}/edit/").status_code == 200
-    )  # its city, above it
+    assert client.get(f"/inspections/{created.pk}/edit/").status_code == 200
+    # Its city's round, above it: readable, not changeable.
+    assert client.get(f"/inspections/{city_round.pk}/").status_code == 200
+    assert client.get(f"/inspections/{city_round.pk}/edit/").status_code == 403
     assert client.get(f"/inspections/{nanxun_round.pk}/edit/").status_code == 404
+
+
+# A round's rules bind every region under its target: only an office at the target or above changes
+# them. The offices under it (杭州, 湖州 under 浙江省) read the provincial round but cannot edit it.
+
+
+@pytest.mark.parametrize("city", [("330100", "杭州市"), ("330500", "湖州市")])
+def test_it_keeps_a_city_office_from_changing_the_provincial_round(world, city):
+    code, name = city
+    user = world.office if code == "330500" else _office_at(world, code, name, "hangzhou_office")
+    client = _client(user)
+    inspection = world.inspection
+    events = AuditEvent.objects.count()
+
+    detail = client.get(f"/inspections/{inspection.pk}/")
+    page = client.get(f"/inspections/{inspection.pk}/edit/")
+    posted = client.post(
+        f"/inspections/{inspection.pk}/edit/", _edit_form(world, inspection, name="改过的名称")
+    )
+
+    assert detail.status_code == 200
+    assert f"/inspections/{inspection.pk}/edit/" not in detail.content.decode()
+    assert page.status_code == 403
+    assert posted.status_code == 403
+    assert (
+        "Only rectification office staff of 浙江省 or of a region containing it may change "
+        "this inspection." in posted.content.decode()
+    )
+    inspection.refresh_from_db()
+    assert inspection.name == "第二轮中央生态环境保护督察"
+    assert AuditEvent.objects.count() == events
+    with pytest.raises(NotAllowed):
+        actions.update_inspection(
+            inspection,
+            by=user,
+            fields={name: getattr(inspection, name) for name in actions.INSPECTION_FIELDS}
+            | {"notice_working_days": 9},
+        )
+
+
+def test_it_lets_the_provincial_office_change_the_provincial_round(world, provincial_office):
+    inspection = world.inspection
+
+    detail = provincial_office.get(f"/inspections/{inspection.pk}/").content.decode()
+    response = provincial_office.post(
+        f"/inspections/{inspection.pk}/edit/", _edit_form(world, inspection, name="改过的名称")
+    )
+
+    assert f"/inspections/{inspection.pk}/edit/" in detail
+    assert response.status_code == 302
+    inspection.refresh_from_db()
+    assert inspection.name == "改过的名称"
+
+
+def test_it_lets_a_city_office_record_the_provincial_round_but_not_change_it_afterwards(
+    world, huzhou_office
+):
+    huzhou_office.post("/inspections/new/", _form(world))
+    inspection = Inspection.objects.get(code="zj-provincial-3")
+
+    response = huzhou_office.post(
+        f"/inspections/{inspection.pk}/edit/", _edit_form(world, inspection, name="改过的名称")
+    )
+
+    assert response.status_code == 403
+    inspection.refresh_from_db()
+    assert inspection.name == "第三轮省级生态环境保护督察"
+
+
+def test_it_keeps_an_office_from_moving_its_own_round_to_the_region_above(world, huzhou_office):
+    city_round = actions.create_inspection(
+        by=world.office, fields=_fields(world, code="hz-self-2026", target_region=world.city)
+    )
+
+    response = huzhou_office.post(
+        f"/inspections/{city_round.pk}/edit/",
+        _edit_form(world, city_round, target_region=world.city.parent.pk),
+    )
+    with pytest.raises(NotAllowed):
+        actions.update_inspection(
+            city_round,
+            by=world.office,
+            fields={name: getattr(city_round, name) for name in actions.INSPECTION_FIELDS}
+            | {"target_region": world.city.parent},
+        )
+
+    assert response.status_code == 400
+    city_round.refresh_from_db()
+    assert city_round.target_region == world.city
 
 
 # --- the list --------------------------------------------------------------------------------

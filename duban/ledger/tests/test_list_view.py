@@ -187,7 +187,17 @@ def test_it_filters_by_inspection(client, world, ledger):
 def test_it_filters_by_lead_official(client, world, ledger):
     office = client_for(client, world.office)
     assert len(listed(office.get(URL, {"lead_official": world.lead_official.pk}))) == 4
-    assert listed(office.get(URL, {"lead_official": world.liaison.pk})) == set()
+    # Someone who is not a lead official of the scope is a filter error, and no name comes back.
+    response = office.get(URL, {"lead_official": world.liaison.pk})
+    assert response.status_code == 400 and list(response.context["problems"]) == []
+
+
+def test_it_does_not_tell_anyone_the_name_behind_a_user_id(client, world, ledger):
+    world.sysadmin.display_name = "郑磊"
+    world.sysadmin.save()
+    response = client_for(client, world.outsider).get(URL, {"lead_official": world.sysadmin.pk})
+    assert response.status_code == 400
+    assert "郑磊" not in response.content.decode()
 
 
 def test_it_offers_only_units_in_the_users_scope(client, world, ledger):

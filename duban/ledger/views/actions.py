@@ -66,6 +66,7 @@ PAGES = {
             target=_c(f, "target"),
             measures=_c(f, "measures"),
             milestones=_c(f, "milestones"),
+            version=_c(f, "version"),
         ),
     ),
     "submit_plan": ActionPage(
@@ -126,11 +127,15 @@ PAGES = {
     ),
     "sign": ActionPage(
         ledger_forms.StatementForm,
-        lambda p, u, f: actions.sign(p, by=u, statement=_c(f, "statement")),
+        lambda p, u, f: actions.sign(
+            p, by=u, statement=_c(f, "statement"), expected_hash=_c(f, "content_hash")
+        ),
     ),
     "endorse": ActionPage(
         ledger_forms.StatementForm,
-        lambda p, u, f: actions.endorse(p, by=u, statement=_c(f, "statement")),
+        lambda p, u, f: actions.endorse(
+            p, by=u, statement=_c(f, "statement"), expected_hash=_c(f, "content_hash")
+        ),
     ),
     "accept": ActionPage(
         ledger_forms.AcceptForm,

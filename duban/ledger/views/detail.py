@@ -84,7 +84,9 @@ def _problem_form_page(request, problem):
                     )
                     messages.success(request, _("Problem registered."))
                 else:
-                    actions.update_problem(problem, by=request.user, **links)
+                    actions.update_problem(
+                        problem, by=request.user, version=data.get("version"), **links
+                    )
                     messages.success(request, _("Changes saved."))
             except actions.ActionError as error:
                 form.add_action_error(error)

@@ -1,0 +1,219 @@
+"""Read an uploaded list into sheets of cell text, refusing files that could do harm.
+
+A file is judged by its content, not its name: the name only decides that a
+.xlsm is refused and that text is read as CSV. Every check that bounds memory
+(upload size, archive entry count, uncompressed sizes, XML entity declarations)
+runs before a reader touches the file. Nothing is ever extracted to disk, so
+paths inside an archive ("../../etc/passwd") are never used.
+"""
+
+import csv
+import datetime as dt
+import io
+import zipfile
+from dataclasses import dataclass, field
+
+import python_calamine
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# Limits for the zip container of an .xlsx: a real ledger is far below each.
+MAX_ENTRIES = 2000
+MAX_UNCOMPRESSED = 200 * 1024 * 1024
+MAX_RATIO = 200  # a part that shrinks more than 200:1 is a compression bomb, not a table
+RATIO_FLOOR = 1024 * 1024  # small parts (styles, empty sheets) may compress extremely well
+EXTENSIONS = {"xlsx", "xls", "csv"}
+
+
+class ImportRejected(ValueError):
+    """A file that is not read at all, with a message for the person who chose it."""
+
+
+@dataclass
+class Sheet:
+    name: str
+    rows: list[list[str]]
+    # (first_row, first_col, last_row, last_col), 0-based and inclusive.
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)
+
+
+def max_import_bytes() -> int:
+    return settings.DUBAN_MAX_IMPORT_MB * 1024 * 1024
+
+
+def read_bytes(source, limit: int | None = None) -> bytes:
+    """The file's content, refusing it as soon as it passes the size limit."""
+    limit = limit or max_import_bytes()
+    if isinstance(source, bytes):
+        content = source
+    elif hasattr(source, "read"):
+        content = source.read(limit + 1)
+    else:
+        with open(source, "rb") as handle:
+            content = handle.read(limit + 1)
+    if len(content) > limit:
+        raise ImportRejected(
+            _("The file is larger than %(limit)d MB; split the list into smaller files.")
+            % {"limit": limit // (1024 * 1024)}
+        )
+    return content
+
+
+def read_sheets(content: bytes, filename: str) -> list[Sheet]:
+    """Every visible sheet of the file as rows of cell text."""
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if suffix in {"xlsm", "xltm", "xlam"}:
+        raise ImportRejected(
+            _("Macro-enabled workbooks (.xlsm) are not accepted; save the list as .xlsx.")
+        )
+    if suffix not in EXTENSIONS:
+        raise ImportRejected(_("Only .xlsx, .xls and .csv files can be imported."))
+    if not content:
+        raise ImportRejected(_("The file is empty."))
+    if content.startswith(OLE_MAGIC):
+        _check_ole(content)
+        return _read_calamine(content)
+    if content.startswith(ZIP_MAGIC):
+        _check_zip(content)
+        return _read_calamine(content)
+    if suffix == "csv":
+        return [_read_csv(content)]
+    raise ImportRejected(
+        _("This file is not an Excel workbook even though its name ends in .%(suffix)s.")
+        % {"suffix": suffix}
+    )
+
+
+def _damaged() -> ImportRejected:
+    return ImportRejected(
+        _("The file is damaged or incomplete (perhaps the upload was cut off); save it again.")
+    )
+
+
+def _check_ole(content: bytes) -> None:
+    """An OLE compound file: an old .xls, or an encrypted .xlsx (which Office wraps in OLE)."""
+    # Directory entry names are UTF-16LE; an encrypted OOXML package has these streams.
+    if "EncryptedPackage".encode("utf-16-le") in content:
+        raise ImportRejected(
+            _("The workbook is password-protected; remove the password and import it again.")
+        )
+    if "_VBA_PROJECT_CUR".encode("utf-16-le") in content:
+        raise ImportRejected(
+            _("The workbook contains macros; save the list without macros (.xlsx) and try again.")
+        )
+
+
+def _check_zip(content: bytes) -> None:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        entries = archive.infolist()
+    except (zipfile.BadZipFile, EOFError, ValueError):
+        raise _damaged() from None
+    if len(entries) > MAX_ENTRIES:
+        raise ImportRejected(_("The workbook has too many parts to be a list; it was not read."))
+    total = 0
+    names = set()
+    for entry in entries:
+        total += entry.file_size
+        names.add(entry.filename.lower())
+        if (
+            entry.file_size > RATIO_FLOOR
+            and entry.file_size > MAX_RATIO * max(entry.compress_size, 1)
+        ) or total > MAX_UNCOMPRESSED:
+            raise ImportRejected(
+                _("The workbook unpacks to far more data than a list holds; it was not read.")
+            )
+    if any(name.endswith("vbaproject.bin") for name in names):
+        raise ImportRejected(
+            _("The workbook contains macros; save the list without macros (.xlsx) and try again.")
+        )
+    if "xl/workbook.xml" not in names:
+        raise ImportRejected(_("This file is not an Excel workbook (.xlsx)."))
+    for entry in entries:
+        if not entry.filename.lower().endswith((".xml", ".rels")):
+            continue
+        try:
+            with archive.open(entry) as part:
+                prolog = part.read(4096)
+        except (zipfile.BadZipFile, EOFError, OSError, RuntimeError):
+            raise _damaged() from None
+        # A DOCTYPE may only stand before the root element, so the first bytes tell.
+        # Office never writes one; entity declarations are the billion-laughs attack.
+        if (
+            b"<!DOCTYPE" in prolog
+            or b"<!ENTITY" in prolog
+            or "<!DOCTYPE".encode("utf-16-le") in prolog
+        ):
+            raise ImportRejected(
+                _(
+                    "The workbook contains XML entity declarations, which Office never writes; "
+                    "it was not read."
+                )
+            )
+
+
+def cell_text(value) -> str:
+    """A cell as the clerk sees it: 1 not 1.0, dates as YYYY-MM-DD."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _read_calamine(content: bytes) -> list[Sheet]:
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(content))
+        sheets = []
+        for meta in workbook.sheets_metadata:
+            if meta.typ != python_calamine.SheetTypeEnum.WorkSheet:
+                continue
+            if meta.visible != python_calamine.SheetVisibleEnum.Visible:
+                continue
+            sheet = workbook.get_sheet_by_name(meta.name)
+            rows = [[cell_text(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
+            merges = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []]
+            sheets.append(Sheet(meta.name, rows, merges))
+    except python_calamine.PasswordError:
+        raise ImportRejected(
+            _("The workbook is password-protected; remove the password and import it again.")
+        ) from None
+    except (python_calamine.CalamineError, python_calamine.ZipError, python_calamine.XmlError):
+        raise _damaged() from None
+    except Exception:  # the Rust reader raises plain errors for some malformed files
+        raise _damaged() from None
+    return sheets
+
+
+def decode_text(content: bytes) -> str:
+    """Offices save CSV as UTF-8 (often with a BOM) or, from Chinese Excel, as GB18030."""
+    if b"\x00" in content[:4096]:
+        raise ImportRejected(_("This file is not a CSV text file."))
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ImportRejected(_("The CSV file's encoding is not recognised; save it as UTF-8."))
+
+
+def _read_csv(content: bytes) -> Sheet:
+    text = decode_text(content)
+    # Excel writes commas; "Unicode text" exports use tabs.
+    first_line = text[:4096].split("\n", 1)[0]
+    dialect = csv.excel_tab if "\t" in first_line and "," not in first_line else csv.excel
+    try:
+        rows = [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text), dialect)]
+    except csv.Error:
+        raise _damaged() from None
+    return Sheet("CSV", rows, [])
