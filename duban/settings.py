@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "ninja",  # its templates and bundled Swagger files: the API docs page works offline
     "duban.core",
     "duban.accounts",
@@ -207,6 +209,14 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DUBAN_LOG_LEVEL", "WARNING")},
+}
+
+# Background work (imports, large exports): the Django Tasks interface with the database as
+# its queue, so the embedded setup needs no other server; `duban db_worker` runs the tasks.
+TASKS = {
+    "default": {
+        "BACKEND": env_str("DUBAN_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
 }
 
 # Page size of the ledger list; the API uses the same.
