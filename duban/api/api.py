@@ -10,7 +10,7 @@ from collections import namedtuple
 from django import forms
 from django.conf import settings
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,6 +22,7 @@ from duban.accounts.models import User
 from duban.audit.models import AuditEvent
 from duban.inspections.models import Inspection
 from duban.ledger import actions
+from duban.ledger.files import evidence_response
 from duban.ledger.filters import ProblemFilterForm
 from duban.ledger.models import (
     AcceptanceReview,
@@ -795,23 +796,12 @@ def decide_extension(request, extension_id: int, payload: s.ExtensionDecisionIn)
 def evidence_file(request, evidence_id: int):
     """The stored file, as uploaded (check it against the listed sha256)."""
     evidence = get_evidence_for_user(request.auth, evidence_id)
-    # As the web download (duban.ledger.views.detail.evidence_download) does it.
-    try:
-        handle = evidence.file.open("rb")
-    except FileNotFoundError:
+    response = evidence_response(evidence)
+    if response is None:
         # In scope, so saying what is missing reveals nothing the caller may not know.
         return api.create_response(
             request, {"detail": _("The stored file is missing.")}, status=404
         )
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=evidence.original_name,
-        content_type=evidence.content_type or "application/octet-stream",
-    )
-    # Uploaded files must never be sniffed into HTML, nor kept in shared caches.
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
     return response
 
 

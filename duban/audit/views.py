@@ -27,25 +27,12 @@ from duban.org.scope import roles_of
 
 from . import log
 from .filters import AuditFilterForm, target_types
+from .log import HASHED_FIELDS
 from .models import GENESIS_HASH, AuditEvent
 
 logger = logging.getLogger("duban.audit")
 
 EXPORT_CHUNK = 2000
-# The fields an event's hash covers, in the order the export writes them.
-HASHED_FIELDS = (
-    "seq",
-    "at_text",
-    "actor_id",
-    "actor_name",
-    "role",
-    "action",
-    "target_type",
-    "target_id",
-    "problem_id",
-    "before",
-    "after",
-)
 ROLE_LABELS = dict(Role.choices)
 
 

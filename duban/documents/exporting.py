@@ -36,6 +36,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from duban.audit.log import chain_head
 from duban.ledger.models import (
+    PACE_FIELDS,
     Measure,
     NoticeStatus,
     ProblemUnit,
@@ -75,17 +76,10 @@ TITLE_ROW, NOTE_ROW, HEADER_ROW = 1, 2, 3
 
 # What a row shows, and what state, pace and overdue are computed from.
 ROW_FIELDS = (
+    *PACE_FIELDS,
     "ledger_number",
     "feedback_text",
     "target",
-    "deadline",
-    "deadline_immediate",
-    "deadline_by_date",
-    "deadline_ongoing",
-    "state",
-    "progress_percent",
-    "pace_behind_from",
-    "pace_ahead_until",
     "closed_at",
     "lead_unit__name",
     "lead_official__display_name",

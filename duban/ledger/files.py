@@ -160,3 +160,26 @@ def _exif(image):
     except (TypeError, ValueError, ZeroDivisionError):
         position = None
     return taken_at, position
+
+
+def evidence_response(evidence):
+    """The stored file as a download, or None when the file is missing from storage.
+
+    The same for the web page and the API: an attachment under its original name that a
+    browser never sniffs into HTML and no shared cache keeps.
+    """
+    from django.http import FileResponse
+
+    try:
+        handle = evidence.file.open("rb")
+    except FileNotFoundError:
+        return None
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=evidence.original_name,
+        content_type=evidence.content_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

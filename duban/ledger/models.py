@@ -40,6 +40,20 @@ OPEN_WORK_STATES = (
 )
 
 
+# The columns a problem's pace, overdue mark and deadline label are computed from: a list
+# or an export that loads only some columns must load these.
+PACE_FIELDS = (
+    "deadline",
+    "deadline_immediate",
+    "deadline_by_date",
+    "deadline_ongoing",
+    "state",
+    "progress_percent",
+    "pace_behind_from",
+    "pace_ahead_until",
+)
+
+
 class Source(models.TextChoices):
     FEEDBACK = "feedback", _("Inspection feedback")
     COMPLAINT = "complaint", _("Complaint handed over")

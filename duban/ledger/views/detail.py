@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from duban.inspections.models import ACCEPTANCE_LEVEL_CHOICES
 from duban.ledger import actions
+from duban.ledger.files import evidence_response
 from duban.ledger.forms import ProblemForm, office_region_paths
 from duban.ledger.models import (
     AcceptanceReview,
@@ -194,18 +195,9 @@ def evidence_download(request, pk):
     evidence = get_evidence_for_user(request.user, pk)
     if refusal := _read_only(request):
         return refusal
-    try:
-        handle = evidence.file.open("rb")
-    except FileNotFoundError:
-        raise Http404(_("The stored file is missing.")) from None
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=evidence.original_name,
-        content_type=evidence.content_type or "application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
+    response = evidence_response(evidence)
+    if response is None:
+        raise Http404(_("The stored file is missing."))
     return response
 
 
