@@ -8,7 +8,7 @@ database, which is migrated), loads the test world (duban.testing), writes a lis
 deadlines in words) and prints:
 - bare read: python-calamine reading every cell of the file (the underlying reader);
 - dry run: parse + validate (what the preview costs);
-- import: parse + validate + commit through actions.create_problem, one transaction;
+- import: parse + validate + commit through actions.register_problems (bulk inserts, one audit event per problem), one transaction;
 - the ratios to the bare read. Target: import under 10 s and within 4x of the bare read.
 """
 

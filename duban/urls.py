@@ -12,5 +12,6 @@ urlpatterns = [
     path("api/v1/", include("duban.api.urls")),
     path("audit/", include("duban.audit.urls")),
     path("documents/render/", include("duban.documents.render_urls")),
+    path("documents/feedback/", include("duban.documents.feedback_urls")),
     path("documents/", include("duban.documents.urls")),
 ]

@@ -18,8 +18,11 @@ class UserLanguageMiddleware:
         # Chinese unless the person chose otherwise: offices share machines whose
         # browsers often say "en".
         language = language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
-        translation.activate(language)
-        request.LANGUAGE_CODE = translation.get_language()
-        response = self.get_response(request)
+        # The language is a property of this request only: restore the thread's
+        # previous one afterwards so it cannot leak into whatever runs next on
+        # the same thread (another request, a task, a test).
+        with translation.override(language):
+            request.LANGUAGE_CODE = translation.get_language()
+            response = self.get_response(request)
         response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
         return response

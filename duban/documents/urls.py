@@ -1,9 +1,13 @@
 from django.urls import path
 
-from . import views
+from . import import_views, views
 
 app_name = "documents"
 
 urlpatterns = [
     path("ledger.xlsx", views.ledger_export, name="ledger_export"),
+    path("import/", import_views.import_upload, name="import_upload"),
+    path("import/<int:pk>/", import_views.import_preview, name="import_preview"),
+    path("import/<int:pk>/commit/", import_views.import_commit, name="import_commit"),
+    path("import/<int:pk>/progress/", import_views.import_progress, name="import_progress"),
 ]

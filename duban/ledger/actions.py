@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from duban.audit import log as audit
 from duban.core.workdays import add_working_days
-from duban.org.models import Membership, Role, Unit
+from duban.org.models import Membership, Region, Role, Unit
 from duban.org.scope import acting_membership
 
 from .files import FileRejected, as_content_file, check_upload, thumbnail_and_exif
@@ -46,6 +46,7 @@ from .models import (
     State,
     UnitRole,
 )
+from .pace import pace_bounds
 from .transitions import TRANSITIONS
 
 # Photos sent with a progress report go to this evidence category unless another is chosen.
@@ -83,6 +84,9 @@ __all__ = [
     "InvalidInput",
     "allowed_actions",
     "create_problem",
+    "register_problems",
+    "ProblemInput",
+    "InvalidItems",
     "update_problem",
     "split_problem",
     "assign",
@@ -471,6 +475,156 @@ def create_problem(
             },
         )
     return problem
+
+
+# --- registering many at once (an imported list) ---------------------------------------
+
+
+@dataclass
+class ProblemInput:
+    """One problem for register_problems(): create_problem()'s arguments but `by` and `inspection`."""
+
+    fields: dict
+    co_units: tuple = ()
+    implementing_units: tuple = ()
+    measures: tuple = ()
+    milestones: tuple = ()
+
+
+class InvalidItems(ActionError):
+    """Items register_problems() refused; `errors` lists (index, ActionError), in item order."""
+
+    def __init__(self, errors):
+        first = errors[0][1]
+        super().__init__(str(first))
+        self.field = getattr(first, "field", None)
+        self.errors = errors
+
+
+def _load_regions(units) -> None:
+    """Units whose region is not loaded get it from one query, so the scope checks cost none."""
+    missing = [u for u in units if u is not None and not Unit.region.is_cached(u)]
+    if missing:
+        regions = Region.objects.in_bulk({u.region_id for u in missing})
+        for unit in missing:
+            unit.region = regions[unit.region_id]
+
+
+def _checked_problem(by, inspection, item, offices: dict, officials: set) -> Problem:
+    """create_problem()'s checks, remembering the answers that would cost a query each time."""
+    region = item.fields["region"]
+    membership = offices.get(region.pk) or _check_office_scope(by, region)
+    offices[region.pk] = membership
+    problem = Problem(inspection=inspection, **item.fields)
+    _validate_problem(problem)
+    _check_units_in_scope(
+        membership,
+        [problem.lead_unit, problem.acceptance_unit, *item.co_units, *item.implementing_units],
+    )
+    if (membership.pk, problem.lead_official_id) not in officials:
+        _check_official_in_scope(membership, problem.lead_official)
+        officials.add((membership.pk, problem.lead_official_id))
+    _check_inspection_covers(inspection, problem.region)
+    _check_measures(item.measures)
+    _check_milestones(item.milestones)
+    return problem
+
+
+def register_problems(*, by, inspection, items, batch_size: int = 1000, progress=None) -> list:
+    """Register many problems as create_problem() would each, all or none, in one transaction.
+
+    The same checks refuse the same items, but every item is checked before anything is
+    written, and a refusal names each item (InvalidItems). Rows go in with bulk inserts of
+    `batch_size`, the audit events with audit.record_many(); `progress(done, total)` is called
+    after each batch.
+    """
+    items = list(items)
+    _load_regions(
+        unit
+        for item in items
+        for unit in (
+            item.fields.get("lead_unit"),
+            item.fields.get("acceptance_unit"),
+            *item.co_units,
+            *item.implementing_units,
+        )
+    )
+    offices, officials, problems, errors = {}, set(), [], []
+    for index, item in enumerate(items):
+        try:
+            problems.append(_checked_problem(by, inspection, item, offices, officials))
+        except ActionError as refused:
+            errors.append((index, refused))
+    if errors:
+        raise InvalidItems(errors)
+    # Registered today: the pace curve starts at the creation date, as refresh_pace_bounds() has it.
+    start = timezone.localdate()
+    for problem, item in zip(problems, items, strict=True):
+        problem.original_deadline = problem.deadline
+        problem.region_path = problem.region.path
+        problem.pace_behind_from, problem.pace_ahead_until = pace_bounds(
+            start=start,
+            deadline=problem.deadline if problem.deadline_by_date else None,
+            percent=problem.progress_percent,
+            milestones=[(m.due_date, m.percent) for m in item.milestones],
+        )
+    pairs = list(zip(problems, items, strict=True))
+    with transaction.atomic():
+        for first in range(0, len(pairs), batch_size):
+            batch = pairs[first : first + batch_size]
+            _insert_batch(batch, by, offices, inspection)
+            if progress:
+                progress(first + len(batch), len(pairs))
+    return problems
+
+
+def _insert_batch(batch, by, offices, inspection) -> None:
+    Problem.objects.bulk_create([problem for problem, _item in batch])
+    links, measures, milestones, events = [], [], [], []
+    for problem, item in batch:
+        seen = set()
+        for units, role in (
+            ([problem.lead_unit] if problem.lead_unit_id else [], UnitRole.LEAD),
+            (item.co_units, UnitRole.CO),
+            (item.implementing_units, UnitRole.IMPLEMENTING),
+        ):
+            for unit in units:
+                if (unit.pk, role) not in seen:
+                    seen.add((unit.pk, role))
+                    links.append(ProblemUnit(problem=problem, unit=unit, role=role))
+        measures += [
+            Measure(problem=problem, order=order, text=m.text, owner=m.owner, due_date=m.due_date)
+            for order, m in enumerate(item.measures)
+        ]
+        milestones += [
+            Milestone(
+                problem=problem, due_date=m.due_date, percent=m.percent, description=m.description
+            )
+            for m in item.milestones
+        ]
+        # The same event, with the same after-payload, as create_problem() writes.
+        events.append(
+            {
+                "actor": by,
+                "role": offices[problem.region.pk].role,
+                "action": "problem.create",
+                "target": problem,
+                "before": {},
+                "after": {f: _value_for_audit(getattr(problem, f)) for f in PROBLEM_FIELDS}
+                | {
+                    "inspection": inspection.code,
+                    "parent": None,
+                    "co_units": [u.pk for u in item.co_units],
+                    "implementing_units": [u.pk for u in item.implementing_units],
+                    "measures": [m.text for m in item.measures],
+                },
+                "problem_id": problem.pk,
+            }
+        )
+    ProblemUnit.objects.bulk_create(links, ignore_conflicts=True)
+    Measure.objects.bulk_create(measures)
+    Milestone.objects.bulk_create(milestones)
+    audit.record_many(events)
 
 
 def update_problem(

@@ -25,6 +25,7 @@ from duban.ledger import actions
 #   problem / evidence / extension / inspection: one business object; out of scope → 404
 #   account: one user account, managed by a sysadmin of its region; everyone else → 404
 #   event: one audit event, read by the auditor; everyone else → 404
+#   import_job: one upload of a rectification list, opened by the office staff of its region
 #   export: a scoped download of the ledger; users without scope get a workbook without rows
 PAGE_DECISIONS = {
     "home": "own",
@@ -69,9 +70,15 @@ PAGE_DECISIONS = {
     "render:public_notice_docx": "inspection",
     "render:public_notice_pdf": "inspection",
     "documents:ledger_export": "export",
+    "documents:import_upload": "office",
+    "documents:import_preview": "import_job",
+    "documents:import_commit": "import_job",
+    "documents:import_progress": "import_job",
+    "feedback:upload": "office",
+    "feedback:review": "office",
 }
 # Kinds with page routes (extensions are reached through their problem's pages and the API).
-OBJECT_KINDS = ("problem", "evidence", "inspection", "account", "event")
+OBJECT_KINDS = ("problem", "evidence", "inspection", "account", "event", "import_job")
 
 # Those who can see the test problem (吴兴 生态环境分局, led by world.lead_official) …
 SEES = [
@@ -95,6 +102,7 @@ READERS = {
     "inspection": [],  # the scene's inspection belongs to another city
     "account": ["sysadmin"],
     "event": ["auditor"],
+    "import_job": ["office"],
 }
 
 
@@ -120,9 +128,11 @@ def _page_routes():
 @pytest.fixture
 def scene(world, media_root):
     """One object of each kind, each readable only by READERS[kind]."""
+    from django.core.files.base import ContentFile
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from duban.audit.models import AuditEvent
+    from duban.documents.models import ImportJob
     from duban.inspections.models import Inspection
     from duban.ledger.tests.flow import jpeg_bytes
     from duban.org.models import Region
@@ -150,8 +160,17 @@ def scene(world, media_root):
     inspection = Inspection.objects.create(
         code="hz-self-2026", name="杭州市生态环境保护自查", kind="self", target_region=hangzhou
     )
+    office_unit = world.office.memberships.first().unit
+    import_job = ImportJob.objects.create(
+        file=ContentFile("序号,反馈问题\n1,扬尘\n".encode(), name="清单.csv"),
+        original_name="清单.csv",
+        inspection=world.inspection,
+        uploaded_by=world.office,
+        region=office_unit.region,
+    )
     return {
         "problem": problem,
+        "import_job": import_job,
         "evidence": evidence,
         "extension": extension,
         "inspection": inspection,
@@ -213,9 +232,10 @@ def test_it_answers_404_to_everyone_who_cannot_read_the_object(world, scene, kin
                 )
 
 
-@pytest.mark.parametrize("kind", ["problem", "evidence", "account", "event"])
+@pytest.mark.parametrize("kind", ["problem", "evidence", "account", "event", "import_job"])
 def test_it_lets_the_readers_of_an_object_read_it(world, scene, kind):
     read_pages = {
+        "import_job": "documents:import_preview",
         "problem": "ledger:problem_detail",
         "evidence": "ledger:evidence_download",
         "account": "account_admin:user_detail",

@@ -2,7 +2,7 @@
 
 parse_file() reads the file without the database; import_file() matches the
 units, validates, and — unless it is a dry run or anything is wrong — creates
-every problem through duban.ledger.actions.create_problem in one transaction.
+every problem through duban.ledger.actions.register_problems in one transaction.
 """
 
 import re
@@ -235,15 +235,17 @@ class UnitDirectory:
         return found[0] if found else None
 
 
-def _collective_units(region) -> list[Unit]:
+def _collective_units(region, cache: dict) -> list[Unit]:
     """'各县（市、区）政府' under a lead unit of `region`: the county governments below it."""
-    return list(
-        Unit.objects.filter(
-            kind=UnitKind.GOVERNMENT,
-            region__level=RegionLevel.COUNTY,
-            region__path__startswith=region.path,
+    if region.pk not in cache:
+        cache[region.pk] = list(
+            Unit.objects.filter(
+                kind=UnitKind.GOVERNMENT,
+                region__level=RegionLevel.COUNTY,
+                region__path__startswith=region.path,
+            ).select_related("region")
         )
-    )
+    return cache[region.pk]
 
 
 _TITLE = re.compile(r"[(（][^)）]*[)）]")
@@ -404,9 +406,14 @@ def _resolve_units(result, directory, create_units, office_paths, unit_map):
     return resolved
 
 
+# Rows registered per call of actions.register_problems(): progress moves once per batch.
+BATCH = 1000
+
+
 def _commit(result, resolved, inspection, by, office, progress) -> None:
     """Create the missing units and every problem in one transaction; on any error, nothing."""
     officials: dict = {}
+    collectives: dict = {}
 
     class Rollback(Exception):
         pass
@@ -427,12 +434,13 @@ def _commit(result, resolved, inspection, by, office, progress) -> None:
                 )
                 created_units[name] = unit
             pairs = list(zip(result.rows, resolved, strict=True))
+            batch = []
             for row, (lead, co) in progress(pairs, len(pairs), _("Registering")):
                 lead = created_units.get(lead, lead)
                 co_units, seen = [], {lead.pk}
                 for item in co:
                     units = (
-                        _collective_units(lead.region)
+                        _collective_units(lead.region, collectives)
                         if item == "collective"
                         else [created_units.get(item, item)]
                     )
@@ -440,7 +448,11 @@ def _commit(result, resolved, inspection, by, office, progress) -> None:
                         if unit.pk not in seen:
                             seen.add(unit.pk)
                             co_units.append(unit)
-                _create(row, lead, co_units, inspection, by, officials, result)
+                batch.append((row, _item(row, lead, co_units, officials)))
+                if len(batch) == BATCH:
+                    _register(batch, inspection, by, result)
+                    batch = []
+            _register(batch, inspection, by, result)
             if result.errors:
                 raise Rollback
             result.created = len(result.rows)
@@ -448,7 +460,7 @@ def _commit(result, resolved, inspection, by, office, progress) -> None:
         result.created = 0
 
 
-def _create(row, lead, co_units, inspection, by, officials, result) -> None:
+def _item(row, lead, co_units, officials) -> actions.ProblemInput:
     official = _official(row.lead_official, officials)
     task_force = "" if official or not row.lead_official else f"责任领导：{row.lead_official}"
     fields = {
@@ -467,12 +479,19 @@ def _create(row, lead, co_units, inspection, by, officials, result) -> None:
         "deadline": row.deadline,
     }
     measures = [actions.MeasureInput(text, owner=lead.name) for text in row.measures]
+    return actions.ProblemInput(fields, co_units=co_units, measures=measures)
+
+
+def _register(batch, inspection, by, result) -> None:
+    """Register a batch; a refused row becomes an error (the caller then rolls everything back)."""
+    if not batch:
+        return
     try:
-        actions.create_problem(
-            by=by, inspection=inspection, fields=fields, co_units=co_units, measures=measures
-        )
-    except actions.ActionError as refused:
-        column = {"deadline": "deadline", "deadline_by_date": "deadline"}.get(
-            getattr(refused, "field", None), "units"
-        )
-        result.errors.append(RowError(row.sheet, row.row, row.table.header(column), str(refused)))
+        actions.register_problems(by=by, inspection=inspection, items=[i for _r, i in batch])
+    except actions.InvalidItems as refused:
+        for index, error in refused.errors:
+            row = batch[index][0]
+            column = {"deadline": "deadline", "deadline_by_date": "deadline"}.get(
+                getattr(error, "field", None), "units"
+            )
+            result.errors.append(RowError(row.sheet, row.row, row.table.header(column), str(error)))

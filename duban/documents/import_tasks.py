@@ -1,0 +1,89 @@
+"""The committed import as a background task (django-tasks): all rows or nothing, with progress.
+
+`run_import.enqueue(job.pk)` after the preview page's "Commit". The DatabaseBackend
+runs it in `duban db_worker`; tests use the ImmediateBackend, which runs it inline.
+"""
+
+import logging
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django_tasks import task
+
+from duban.org.models import Unit
+
+from .importing import importer
+from .models import NEW_UNIT, ImportJob
+
+logger = logging.getLogger(__name__)
+
+
+class _Reporter:
+    """The importer's progress callback: passes the rows through and counts them."""
+
+    def __init__(self, job: ImportJob):
+        self.job = job
+
+    def __call__(self, iterable, total=None, desc=None):
+        items = list(iterable) if total is None else iterable
+        total = len(items) if total is None else total
+        # The importer names its phases with gettext, in the language active here too.
+        phase = "reading" if desc == _("Reading") else "registering"
+        step = max(1, total // 100)
+        self.job.write_progress(0, total, phase)
+        for done, item in enumerate(items):
+            if done % step == 0:
+                self.job.write_progress(done, total, phase)
+            yield item
+        self.job.write_progress(total, total, phase)
+
+
+def unit_map_of(job: ImportJob) -> tuple[dict, bool]:
+    """The importer's unit_map (name → Unit) and whether any unit is to be created."""
+    ids = {name: value for name, value in job.unit_map.items() if value != NEW_UNIT}
+    units = Unit.objects.in_bulk([int(v) for v in ids.values()])
+    mapping = {name: units[int(v)] for name, v in ids.items() if int(v) in units}
+    return mapping, NEW_UNIT in job.unit_map.values()
+
+
+@task()
+def run_import(job_id: int) -> dict:
+    job = ImportJob.objects.select_related("inspection", "committed_by").get(pk=job_id)
+    if job.status != ImportJob.Status.QUEUED:
+        return job.result  # enqueued twice: the first run decides
+    job.status = ImportJob.Status.RUNNING
+    job.save(update_fields=["status", "updated_at"])
+    by = job.committed_by
+    with translation.override(by.language):
+        try:
+            unit_map, create_units = unit_map_of(job)
+            with job.file.open("rb") as handle:
+                result = importer.import_file(
+                    handle,
+                    job.original_name,
+                    inspection=job.inspection,
+                    by=by,
+                    create_units=create_units,
+                    unit_map=unit_map,
+                    progress=_Reporter(job),
+                )
+            errors = [e.as_json() for e in result.errors]
+            created = result.created
+        except Exception:
+            # The importer's transaction has rolled back: nothing was written.
+            logger.exception("import job %s failed", job.pk)
+            created = 0
+            errors = [
+                {
+                    "sheet": None,
+                    "row": None,
+                    "column": None,
+                    "message": _("The import stopped on an unexpected error; nothing was written."),
+                }
+            ]
+    job.result = {"created": created, "errors": errors}
+    job.status = ImportJob.Status.DONE if created and not errors else ImportJob.Status.FAILED
+    job.progress_done = created
+    job.save(update_fields=["result", "status", "progress_done", "updated_at"])
+    job.clear_progress()
+    return job.result
