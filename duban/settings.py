@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "duban.ledger",
     "duban.audit",
     "duban.documents",
+    "duban.supervision",
+    "duban.notify",
     "duban.api",
 ]
 

@@ -50,6 +50,14 @@ LABELS = {
 }
 
 
+def register_labels(labels: dict) -> None:
+    """Other apps name their own audit actions on the timeline (call from AppConfig.ready)."""
+    clash = set(labels) & set(LABELS)
+    if clash:
+        raise ValueError(f"timeline labels defined twice: {sorted(clash)}")
+    LABELS.update(labels)
+
+
 @dataclass
 class TimelineEntry:
     seq: int

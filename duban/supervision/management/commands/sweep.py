@@ -1,0 +1,47 @@
+"""duban sweep [--now ISO-TIME] [--json]: one supervision sweep as of a given time."""
+
+import datetime as dt
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from duban.supervision.sweep import RULES, run_sweep
+
+
+def parse_now(value: str | None) -> dt.datetime:
+    if not value:
+        return timezone.now()
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError as error:
+        raise CommandError(
+            f"--now: {value!r} is not an ISO time such as 2026-12-01T09:00+08:00"
+        ) from error
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)  # the office's time zone (TIME_ZONE)
+    return moment
+
+
+class Command(BaseCommand):
+    help = "Run one supervision sweep as of a given time and print what it did."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--now", help="the time to sweep as of (ISO 8601); default: now")
+        parser.add_argument("--json", action="store_true", help="print one JSON document")
+        parser.add_argument(
+            "--only", action="append", choices=sorted(RULES), help="run only this rule"
+        )
+
+    def handle(self, *args, **options):
+        now = parse_now(options["now"])
+        counts = run_sweep(now, only=options["only"])
+        if options["json"]:
+            document = {"now": now.isoformat(), "counts": dict(sorted(counts.items()))}
+            self.stdout.write(json.dumps(document, ensure_ascii=False))
+            return
+        self.stdout.write(f"sweep as of {now.isoformat()}")
+        if not counts:
+            self.stdout.write("nothing was due")
+        for kind, count in sorted(counts.items()):
+            self.stdout.write(f"{kind}: {count}")
