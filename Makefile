@@ -45,9 +45,11 @@ run: install
 	$(BIN)/duban migrate --noinput
 	@inspections=$$($(BIN)/duban list_inspections --json | tr -d '[:space:]'); \
 	if [ "$$inspections" = "[]" ]; then $(BIN)/duban seed_demo; fi
-	@# The web server and the background worker (imports, large exports) start and stop together.
+	@# The web server, the background worker (imports, large exports) and the scheduler
+	@# (a supervision sweep every minute) start and stop together.
 	@trap 'kill 0' EXIT INT TERM; \
 	DUBAN_DEBUG=true $(BIN)/duban db_worker --no-reload & \
+	DUBAN_DEBUG=true $(BIN)/duban scheduler --interval 60 & \
 	DUBAN_DEBUG=true $(BIN)/duban runserver 127.0.0.1:8000
 
 test: install

@@ -9,7 +9,7 @@ deadlines in words) and prints:
 - bare read: python-calamine reading every cell of the file (the underlying reader);
 - dry run: parse + validate (what the preview costs);
 - import: parse + validate + commit through actions.register_problems (bulk inserts, one audit event per problem), one transaction;
-- the ratios to the bare read. Target: import under 10 s and within 4x of the bare read.
+- the ratios to the bare read. The bare read and the dry run are the best of three runs. Target: import under 10 s and within 4x of the bare read.
 """
 
 import argparse
@@ -43,6 +43,12 @@ def timed(function):
     return time.perf_counter() - started, value
 
 
+def best_of(runs, function):
+    """The fastest of `runs` timings: a busy machine only ever makes a run slower."""
+    timings = [timed(function) for _ in range(runs)]
+    return min(timings, key=lambda t: t[0])
+
+
 def bare_read(content: bytes) -> int:
     workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(content))
     return len(workbook.get_sheet_by_index(0).to_python(skip_empty_area=False))
@@ -62,8 +68,8 @@ def main():
         f"file={len(content) / 2**20:.1f}MB"
     )
 
-    read_s, _ = timed(lambda: bare_read(content))
-    dry_s, dry = timed(lambda: import_file(content, "bench.xlsx", dry_run=True))
+    read_s, _ = best_of(3, lambda: bare_read(content))
+    dry_s, dry = best_of(3, lambda: import_file(content, "bench.xlsx", dry_run=True))
     assert dry.ok and len(dry.rows) == args.rows, dry.errors[:3]
     run_s, result = timed(
         lambda: import_file(content, "bench.xlsx", inspection=world.inspection, by=world.office)

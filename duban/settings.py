@@ -78,6 +78,9 @@ INSTALLED_APPS = [
     "duban.documents",
     "duban.supervision",
     "duban.notify",
+    "duban.escalation",
+    "duban.workcalendar",
+    "duban.lookback",
     "duban.api",
 ]
 
@@ -109,6 +112,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "duban.notify.context_processors.unread_notifications",
             ],
         },
     },
@@ -201,6 +205,8 @@ DUBAN_MAX_UPLOAD_MB = env_int("DUBAN_MAX_UPLOAD_MB", 50)
 DUBAN_MAX_IMPORT_MB = env_int("DUBAN_MAX_IMPORT_MB", 20)
 # A folder of .docx templates that replace the bundled ones of the same file name.
 DUBAN_DOCUMENT_TEMPLATES_DIR = env_str("DUBAN_DOCUMENT_TEMPLATES_DIR", "")
+# Ledger exports of more problems than this are written by the worker, with a progress page.
+DUBAN_EXPORT_BACKGROUND_ROWS = env_int("DUBAN_EXPORT_BACKGROUND_ROWS", 5000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -223,3 +229,28 @@ TASKS = {
 
 # Page size of the ledger list; the API uses the same.
 DUBAN_PAGE_SIZE = env_int("DUBAN_PAGE_SIZE", 50)
+
+# Notifications (duban.notify). E-mail goes out through SMTP when DUBAN_EMAIL_HOST is set;
+# without it nobody gets e-mail (the inbox and group robots still work).
+EMAIL_BACKEND = env_str("DUBAN_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("DUBAN_EMAIL_HOST", "")
+EMAIL_PORT = env_int("DUBAN_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("DUBAN_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_str("DUBAN_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DUBAN_EMAIL_TLS", False)
+EMAIL_USE_SSL = env_bool("DUBAN_EMAIL_SSL", False)
+EMAIL_TIMEOUT = env_int("DUBAN_EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DUBAN_EMAIL_FROM", "duban@localhost")
+# The address people open Duban at, for links in e-mails and group messages ("" = paths only).
+DUBAN_BASE_URL = env_str("DUBAN_BASE_URL", "").rstrip("/")
+# Daily digests go out at this local hour; a failing channel is retried this many times.
+DUBAN_NOTIFY_DIGEST_HOUR = env_int("DUBAN_NOTIFY_DIGEST_HOUR", 8)
+if not 0 <= DUBAN_NOTIFY_DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured("DUBAN_NOTIFY_DIGEST_HOUR must be between 0 and 23")
+DUBAN_NOTIFY_MAX_ATTEMPTS = env_int("DUBAN_NOTIFY_MAX_ATTEMPTS", 5)
+DUBAN_NOTIFY_RETRY_MINUTES = env_int("DUBAN_NOTIFY_RETRY_MINUTES", 5)
+DUBAN_NOTIFY_HTTP_TIMEOUT = env_int("DUBAN_NOTIFY_HTTP_TIMEOUT", 10)
+# Robot webhooks may only point at these hosts (no requests into the office network).
+DUBAN_NOTIFY_ROBOT_HOSTS = env_list(
+    "DUBAN_NOTIFY_ROBOT_HOSTS", ["oapi.dingtalk.com", "qyapi.weixin.qq.com"]
+)

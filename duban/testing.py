@@ -14,6 +14,22 @@ from duban.org.models import Membership, Region, Role, Unit, UnitKind
 PASSWORD = "Duban-test-2026!"
 
 
+def browser_log_in(browser, base_url: str, username: str, password: str = PASSWORD, viewport=None):
+    """A new browser context logged in as `username` on the live server: (context, page)."""
+    import re
+
+    context = browser.new_context(
+        locale="zh-CN", viewport=viewport or {"width": 1280, "height": 900}
+    )
+    page = context.new_page()
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.locator("form button[type=submit], form input[type=submit]").first.click()
+    page.wait_for_url(re.compile(r".*/(ledger|accounts/profile)/.*"))
+    return context, page
+
+
 @dataclass
 class World:
     city: Region

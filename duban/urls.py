@@ -14,4 +14,9 @@ urlpatterns = [
     path("documents/render/", include("duban.documents.render_urls")),
     path("documents/feedback/", include("duban.documents.feedback_urls")),
     path("documents/", include("duban.documents.urls")),
+    path("supervision/", include("duban.supervision.urls")),
+    path("lookback/", include("duban.lookback.urls")),
+    path("escalation/", include("duban.escalation.urls")),
+    path("calendar/", include("duban.workcalendar.urls")),
+    path("inbox/", include("duban.notify.urls")),
 ]

@@ -10,11 +10,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from duban.core.http import post_only
 from duban.ledger.actions import ActionError, NotAllowed
 from duban.org.models import Membership
 
@@ -43,11 +44,6 @@ def _managed_user_or_404(request, pk):
     if not actions.is_sysadmin(request.user):
         raise Http404
     return get_object_or_404(actions.managed_users(request.user), pk=pk)
-
-
-def _post_only(request):
-    """405 for anything but POST, asked only after the scope check: out of scope stays 404."""
-    return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])
 
 
 def _with_memberships(users):
@@ -152,7 +148,7 @@ def user_detail(request, pk):
 @login_required
 def membership_add(request, pk):
     account = _managed_user_or_404(request, pk)
-    if refusal := _post_only(request):
+    if refusal := post_only(request):
         return refusal
     form = MembershipForm(request.POST, units=actions.managed_units(request.user))
     if form.is_valid():
@@ -183,7 +179,7 @@ def membership_remove(request, pk, membership_pk):
     membership = get_object_or_404(
         Membership.objects.select_related("unit"), pk=membership_pk, user=account
     )
-    if refusal := _post_only(request):
+    if refusal := post_only(request):
         return refusal
     try:
         actions.remove_membership(membership, by=request.user)
@@ -197,7 +193,7 @@ def membership_remove(request, pk, membership_pk):
 @login_required
 def password_set(request, pk):
     account = _managed_user_or_404(request, pk)
-    if refusal := _post_only(request):
+    if refusal := post_only(request):
         return refusal
     form = PasswordSetForm(request.POST)
     if form.is_valid():
@@ -224,7 +220,7 @@ def password_set(request, pk):
 @login_required
 def unlock(request, pk):
     account = _managed_user_or_404(request, pk)
-    if refusal := _post_only(request):
+    if refusal := post_only(request):
         return refusal
     try:
         actions.unlock(account, by=request.user)

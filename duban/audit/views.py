@@ -16,12 +16,13 @@ import time
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseNotAllowed, StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from duban.accounts.models import User
+from duban.core.http import form_methods, read_only
 from duban.org.models import Role
 from duban.org.scope import roles_of
 
@@ -152,16 +153,11 @@ def _list_page(request, form, status=200):
     return render(request, "audit/event_list.html", context, status=status)
 
 
-def _read_only(request):
-    """405 for anything but GET, asked only after the role check: others still get 403/404."""
-    return None if request.method in ("GET", "HEAD") else HttpResponseNotAllowed(["GET"])
-
-
 @login_required
 def event_list(request):
     if not is_auditor(request.user):
         return _refused(request)
-    if refused := _read_only(request):
+    if refused := read_only(request):
         return refused
     return _list_page(request, AuditFilterForm(request.GET))
 
@@ -178,7 +174,7 @@ def event_detail(request, seq):
     # Not the auditor: as if the event did not exist.
     if not is_auditor(request.user):
         raise Http404
-    if refused := _read_only(request):
+    if refused := read_only(request):
         return refused
     event = AuditEvent.objects.filter(seq=seq).first()
     if event is None:
@@ -212,8 +208,8 @@ def verify(request):
     """Walk the whole chain, synchronously; on millions of events `duban verify_audit` shows progress."""
     if not is_auditor(request.user):
         return _refused(request)
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
+    if refusal := form_methods(request):
+        return refusal
     context = {"verdict": None}
     if request.method == "POST":
         started = time.monotonic()
@@ -300,7 +296,7 @@ def export(request):
     """The filtered events, oldest first (the chain's order), as CSV for Excel."""
     if not is_auditor(request.user):
         return _refused(request)
-    if refused := _read_only(request):
+    if refused := read_only(request):
         return refused
     form = AuditFilterForm(request.GET)
     if not form.is_valid():

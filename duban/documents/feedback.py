@@ -10,6 +10,7 @@ candidates. Levels, from the top:
     3    "1." "1、" "1．" "１．" item  number "1" (as written, trailing punctuation dropped)
     4    "（1）" "(1)" "①" sub-item  number "（1）" / "①"
     5    "一是…二是…" inside a text  number "一是"
+         "第一，…；第二，…"           number "第一"
 
 Candidates come from the chapters whose heading mentions 问题 (存在的主要问题, 主要问题…), except the
 closing chapters about accountability (责任追究, 线索); if no chapter does, from every chapter that is not
@@ -19,31 +20,36 @@ the same or a higher level. In a candidate:
 - ``heading_path``: the full text of each heading above it, numbers included
   (["二、存在的主要问题", "（一）大气污染防治不力"]);
 - ``text``: its verbatim text without its own number; paragraphs joined by "\\n", each line trimmed.
-A leaf that enumerates "一是…二是…" becomes one candidate per enumerated part; the text before "一是"
+A leaf that enumerates "一是…二是…" (or "第一，…第二，…") becomes one candidate per enumerated part;
+the text before "一是"
 (with the item's number) is then the last entry of their heading path, and the separator ending each
 part ("；", "，") is dropped. A leaf chapter (a problem chapter without numbered items) gives one
 candidate per paragraph. A heading's own intro paragraphs (between it and its first numbered child) are
 context, not candidates.
+
+Word documents often number their headings and items with Word's own list formatting (w:numPr), so
+the paragraph's text has no "一、" or "1." in it: the number Word shows is computed from the
+document's numbering part (each level's format and text, "%1、", "（%2）", "%3.") and put in front of
+the text, after which the paragraph is read like any other.
 """
 
 import io
 import re
-import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import docx
 import pypdf
 from django.utils.translation import gettext as _
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.table import Table
 from pypdf.errors import PdfReadError
 
+from . import zipguard
+
 # Limits: a feedback report is a few dozen pages; anything far beyond is refused unread.
 MAX_FILE_BYTES = 20 * 1024 * 1024
-MAX_ZIP_ENTRIES = 1000
-MAX_ZIP_UNCOMPRESSED = 64 * 1024 * 1024
-ZIP_MAX_RATIO = 200  # a part that shrinks more than 200:1 is a compression bomb, not prose
-ZIP_RATIO_FLOOR = 1024 * 1024  # small parts (styles, settings) may compress extremely well
+LIMITS = zipguard.Limits(max_entries=1000, max_uncompressed=64 * 1024 * 1024)
 
 
 class FeedbackError(ValueError):
@@ -127,38 +133,46 @@ def _tree(paragraphs):
     return root
 
 
-def _enumeration(text):
-    """Start offsets of "一是", "二是", … in order; [] unless at least 一是 and 二是 are there."""
-    starts, position = [], 0
-    for numeral in CN_NUMERALS:
-        marker = numeral + "是"
-        found = -1
-        index = text.find(marker, position)
-        while index != -1:
-            if index == 0 or text[index - 1] in CLAUSE_START:
-                found = index
+# The enumerations written inside a text: "一是…二是…" and "第一，…第二，…". Each marker must begin a
+# clause (so "统一是" and "第一批" are not markers); a family counts when 一 and 二 are both there.
+ENUMERATIONS = [
+    [(numeral + "是", re.compile(re.escape(numeral + "是"))) for numeral in CN_NUMERALS],
+    [("第" + numeral, re.compile(f"第{numeral}[，,、：:]")) for numeral in CN_NUMERALS],
+]
+
+
+def _enumeration_of(text, markers):
+    parts, position = [], 0
+    for number, pattern in markers:
+        for match in pattern.finditer(text, position):
+            if match.start() == 0 or text[match.start() - 1] in CLAUSE_START:
+                parts.append((match.start(), match.end(), number))
+                position = match.end()
                 break
-            index = text.find(marker, index + 1)
-        if found == -1:
+        else:
             break
-        starts.append(found)
-        position = found + len(marker)
-    return starts if len(starts) >= 2 else []
+    return parts
+
+
+def _enumeration(text):
+    """(start, end of marker, number) of each "一是…"/"第一，…" part in order; [] unless at least
+    the first two are there. Of two families in one text, the one that starts first counts."""
+    found = [parts for m in ENUMERATIONS if len(parts := _enumeration_of(text, m)) >= 2]
+    return min(found, key=lambda parts: parts[0][0]) if found else []
 
 
 def _split_enumeration(number, path, text, full):
     """One candidate, or one per "一是…二是…" part; ``full`` is ``text`` with its number in front."""
-    starts = _enumeration(text)
-    if not starts:
+    enumeration = _enumeration(text)
+    if not enumeration:
         return [Candidate(number, path, text)]
-    lead = full[: len(full) - len(text) + starts[0]].strip()
+    lead = full[: len(full) - len(text) + enumeration[0][0]].strip()
     sub_path = [*path, lead] if lead else path
     parts = []
-    for i, start in enumerate(starts):
-        end = starts[i + 1] if i + 1 < len(starts) else len(text)
-        marker_end = start + len(CN_NUMERALS[i]) + 1
+    for i, (_start, marker_end, part_number) in enumerate(enumeration):
+        end = enumeration[i + 1][0] if i + 1 < len(enumeration) else len(text)
         part = text[marker_end:end].strip().rstrip("；;，,、").strip()
-        parts.append(Candidate(CN_NUMERALS[i] + "是", sub_path, part))
+        parts.append(Candidate(part_number, sub_path, part))
     return parts
 
 
@@ -218,64 +232,40 @@ def _clean(lines):
             yield line
 
 
-def _check_zip(archive):
-    """Refuse a package before python-docx reads it: too many parts, too much unpacked data (zipfile
-    stops each entry at its declared size, so declared sizes bound what is read), macros, or XML
-    entity declarations (Office never writes them; they are the billion-laughs attack)."""
-    entries = archive.infolist()
-    if len(entries) > MAX_ZIP_ENTRIES:
-        raise FeedbackError(
-            _("The file holds too many parts to be a Word document; it was not read.")
-        )
-    total = sum(e.file_size for e in entries)
-    bomb = any(
-        e.file_size > ZIP_RATIO_FLOOR and e.file_size > ZIP_MAX_RATIO * max(e.compress_size, 1)
-        for e in entries
-    )
-    if bomb or total > MAX_ZIP_UNCOMPRESSED:
-        raise FeedbackError(
-            _("The file unpacks to far more data than a report holds; it was not read.")
-        )
-    names = {e.filename.lower() for e in entries}
-    if any(name.endswith("vbaproject.bin") for name in names):
-        raise FeedbackError(
-            _("The Word document contains macros; save it as a plain .docx and upload it again.")
-        )
-    if "word/document.xml" not in names:
-        raise FeedbackError(_("The file is an archive but not a Word .docx document."))
-    for entry in entries:
-        if entry.filename.lower().endswith((".xml", ".rels")):
-            with archive.open(entry) as part:
-                prolog = part.read(4096)
-            if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
-                raise FeedbackError(
-                    _(
-                        "The Word document contains XML entity declarations, "
-                        "which Word never writes; it was not read."
-                    )
-                )
-
-
 def _read_docx(data):
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as error:
-        raise FeedbackError(_("The Word document is damaged or truncated.")) from error
-    try:
-        with archive:
-            _check_zip(archive)
-    except (zipfile.BadZipFile, EOFError, OSError, RuntimeError) as error:
-        raise FeedbackError(_("The Word document is damaged or truncated.")) from error
+        zipguard.check_package(data, "word/document.xml", LIMITS)
+    except zipguard.PackageRefused as refused:
+        raise FeedbackError(
+            {
+                zipguard.DAMAGED: _("The Word document is damaged or truncated."),
+                zipguard.TOO_MANY_PARTS: _(
+                    "The file holds too many parts to be a Word document; it was not read."
+                ),
+                zipguard.TOO_LARGE: _(
+                    "The file unpacks to far more data than a report holds; it was not read."
+                ),
+                zipguard.MACROS: _(
+                    "The Word document contains macros; save it as a plain .docx and upload it again."
+                ),
+                zipguard.NOT_THIS_KIND: _("The file is an archive but not a Word .docx document."),
+                zipguard.ENTITIES: _(
+                    "The Word document contains XML entity declarations, "
+                    "which Word never writes; it was not read."
+                ),
+            }[refused.reason]
+        ) from None
     # python-docx parses with resolve_entities=False; the prolog check above refuses DTDs anyway.
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as error:  # python-docx raises many kinds on a damaged package
         raise FeedbackError(_("The Word document is damaged or truncated.")) from error
-    return list(_clean(_docx_lines(document)))
+    return list(_clean(_docx_lines(document, _WordNumbering(document))))
 
 
-def _docx_lines(container):
-    """Paragraph texts in order, tables included (a merged cell once); soft line breaks split."""
+def _docx_lines(container, numbering):
+    """Paragraph texts in order, tables included (a merged cell once); soft line breaks split; the
+    number Word shows for an auto-numbered paragraph in front of its text."""
     for block in container.iter_inner_content():
         if isinstance(block, Table):
             # A merged cell shows up in every row and column it spans; read it once. The set keeps
@@ -286,9 +276,171 @@ def _docx_lines(container):
                     if cell._tc in seen:
                         continue
                     seen.add(cell._tc)
-                    yield from _docx_lines(cell)
+                    yield from _docx_lines(cell, numbering)
         else:
-            yield from block.text.split("\n")
+            # An empty numbered paragraph still takes its number in Word; it just shows no text.
+            label = numbering.label(block)
+            if block.text.strip():
+                yield from (label + block.text).split("\n")
+
+
+# --- Word's automatic numbering --------------------------------------------------------------------
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+ROMAN = [(1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l")]
+ROMAN += [(40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]
+CN_DIGITS = "〇一二三四五六七八九"
+CN_LEGAL_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+STEMS = "甲乙丙丁戊己庚辛壬癸"
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def _chinese(n, digits=CN_DIGITS, ten="十"):
+    """1 → 一, 10 → 十, 21 → 二十一, 105 → 一百零五 (as Word's chineseCounting writes them)."""
+    if n < 10:
+        return digits[n]
+    if n < 100:
+        tens, units = divmod(n, 10)
+        return (
+            ("" if tens == 1 and digits is CN_DIGITS else digits[tens])
+            + ten
+            + (digits[units] if units else "")
+        )
+    hundreds, rest = divmod(n, 100)
+    if rest == 0:
+        return digits[hundreds] + "百"
+    return digits[hundreds] + "百" + ("零" if rest < 10 else "") + _chinese(rest, digits, ten)
+
+
+def _roman(n):
+    out = ""
+    for value, letters in ROMAN:
+        while n >= value:
+            out, n = out + letters, n - value
+    return out
+
+
+def _format_number(n, fmt):
+    """A counter in one of Word's number formats (w:numFmt); unknown formats as decimal digits."""
+    if fmt in (
+        "chineseCounting",
+        "chineseCountingThousand",
+        "japaneseCounting",
+        "taiwaneseCounting",
+    ):
+        return _chinese(n)
+    if fmt in ("ideographDigital", "japaneseDigitalTenThousand", "taiwaneseDigital"):
+        return "".join(CN_DIGITS[int(d)] for d in str(n))
+    if fmt in ("chineseLegalSimplified", "ideographLegalTraditional", "japaneseLegal"):
+        return _chinese(n, CN_LEGAL_DIGITS, "拾")
+    if fmt in ("decimalEnclosedCircle", "decimalEnclosedCircleChinese") and 1 <= n <= 20:
+        return chr(0x2460 + n - 1)
+    if fmt == "ideographTraditional" and 1 <= n <= 10:
+        return STEMS[n - 1]
+    if fmt in ("decimalFullWidth", "decimalFullWidth2"):
+        return str(n).translate(FULL_WIDTH)
+    if fmt == "decimalZero":
+        return f"{n:02d}"
+    if fmt in ("lowerLetter", "upperLetter") and n >= 1:
+        letter = LETTERS[(n - 1) % 26] * ((n - 1) // 26 + 1)
+        return letter.upper() if fmt == "upperLetter" else letter
+    if fmt in ("lowerRoman", "upperRoman") and n >= 1:
+        return _roman(n).upper() if fmt == "upperRoman" else _roman(n)
+    return str(n)
+
+
+def _val(element, tag, default=None):
+    child = element.find(W + tag) if element is not None else None
+    return child.get(W + "val", default) if child is not None else default
+
+
+@dataclass
+class _Level:
+    start: int
+    fmt: str
+    text: str
+
+
+class _WordNumbering:
+    """The numbers Word shows in front of auto-numbered paragraphs, from the numbering part.
+
+    Counters belong to the abstract list (lists that share one continue each other's numbers, as in
+    Word) and a level restarts whenever a higher level moves on; a list instance's w:startOverride
+    restarts its level the first time the instance is used.
+    """
+
+    def __init__(self, document):
+        self.levels = {}  # abstractNumId → {ilvl: _Level}
+        self.nums = {}  # numId → (abstractNumId, {ilvl: start override})
+        self.counters = {}  # abstractNumId → {ilvl: current value}
+        self.used = set()
+        try:
+            root = document.part.part_related_by(RT.NUMBERING).element
+        except (KeyError, AttributeError):  # no numbering part: nothing is auto-numbered
+            return
+        for abstract in root.iter(W + "abstractNum"):
+            levels = {}
+            for lvl in abstract.iter(W + "lvl"):
+                levels[int(lvl.get(W + "ilvl", "0"))] = _Level(
+                    start=int(_val(lvl, "start", "1") or 1),
+                    fmt=_val(lvl, "numFmt", "decimal"),
+                    text=_val(lvl, "lvlText", ""),
+                )
+            self.levels[abstract.get(W + "abstractNumId")] = levels
+        for num in root.iter(W + "num"):
+            overrides = {}
+            for override in num.iter(W + "lvlOverride"):
+                start = _val(override, "startOverride")
+                if start is not None:
+                    overrides[int(override.get(W + "ilvl", "0"))] = int(start)
+            self.nums[num.get(W + "numId")] = (_val(num, "abstractNumId"), overrides)
+
+    def _num_pr(self, paragraph):
+        """(numId, ilvl) of a paragraph: its own w:numPr, completed by its style's."""
+        own = paragraph._p.pPr.numPr if paragraph._p.pPr is not None else None
+        num_id = _val(own, "numId")
+        level = _val(own, "ilvl")
+        style = paragraph.style if num_id is None or level is None else None
+        while style is not None and (num_id is None or level is None):
+            ppr = style.element.find(W + "pPr")
+            style_num = ppr.find(W + "numPr") if ppr is not None else None
+            num_id = num_id if num_id is not None else _val(style_num, "numId")
+            level = level if level is not None else _val(style_num, "ilvl")
+            style = style.base_style
+        return num_id, int(level or 0)
+
+    def label(self, paragraph):
+        """The number Word shows before the paragraph ("二、", "（一）", "3."), or ""."""
+        if not self.nums:
+            return ""
+        num_id, ilvl = self._num_pr(paragraph)
+        if num_id is None or num_id not in self.nums:
+            return ""  # numId 0 switches numbering off
+        abstract, overrides = self.nums[num_id]
+        levels = self.levels.get(abstract, {})
+        if ilvl not in levels:
+            return ""
+        counters = self.counters.setdefault(abstract, {})
+        if num_id not in self.used:
+            self.used.add(num_id)
+            for level, start in overrides.items():
+                counters[level] = start - 1
+                for deeper in [k for k in counters if k > level]:
+                    del counters[deeper]
+        counters[ilvl] = counters.get(ilvl, levels[ilvl].start - 1) + 1
+        for deeper in [k for k in counters if k > ilvl]:
+            del counters[deeper]
+        level = levels[ilvl]
+        if level.fmt in ("bullet", "none"):
+            return ""
+
+        def number(match):
+            index = int(match[1]) - 1
+            shown = levels.get(index, _Level(1, "decimal", ""))
+            return _format_number(counters.get(index, shown.start), shown.fmt)
+
+        return re.sub(r"%([1-9])", number, level.text)
 
 
 def _read_text(data):

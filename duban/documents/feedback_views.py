@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.db import transaction
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +24,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from duban.core.http import form_methods, post_only
 from duban.inspections.models import Inspection
 from duban.inspections.selectors import get_inspection_for_user, inspections_visible_to
 from duban.ledger import actions
@@ -140,8 +141,8 @@ def upload(request):
         return _refused(
             request, _("Only rectification office staff register feedback reports."), 403
         )
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
+    if refusal := form_methods(request):
+        return refusal
     # The inspection page links here with ?inspection=<pk> to preselect its round.
     form = UploadForm(
         request.POST or None,
@@ -289,8 +290,8 @@ def review(request):
         return _refused(
             request, _("Only rectification office staff register feedback reports."), 403
         )
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+    if refusal := post_only(request):
+        return refusal
     try:
         state = _unsign(request.POST.get("state", ""))
     except signing.BadSignature:

@@ -29,13 +29,10 @@ class _Reporter:
         total = len(items) if total is None else total
         # The importer names its phases with gettext, in the language active here too.
         phase = "reading" if desc == _("Reading") else "registering"
-        step = max(1, total // 100)
-        self.job.write_progress(0, total, phase)
-        for done, item in enumerate(items):
-            if done % step == 0:
-                self.job.write_progress(done, total, phase)
+        advance = self.job.progress_counter(total, phase)
+        for item in items:
             yield item
-        self.job.write_progress(total, total, phase)
+            advance()
 
 
 def unit_map_of(job: ImportJob) -> tuple[dict, bool]:
@@ -49,10 +46,8 @@ def unit_map_of(job: ImportJob) -> tuple[dict, bool]:
 @task()
 def run_import(job_id: int) -> dict:
     job = ImportJob.objects.select_related("inspection", "committed_by").get(pk=job_id)
-    if job.status != ImportJob.Status.QUEUED:
+    if not job.claim():
         return job.result  # enqueued twice: the first run decides
-    job.status = ImportJob.Status.RUNNING
-    job.save(update_fields=["status", "updated_at"])
     by = job.committed_by
     with translation.override(by.language):
         try:
@@ -81,9 +76,9 @@ def run_import(job_id: int) -> dict:
                     "message": _("The import stopped on an unexpected error; nothing was written."),
                 }
             ]
-    job.result = {"created": created, "errors": errors}
-    job.status = ImportJob.Status.DONE if created and not errors else ImportJob.Status.FAILED
     job.progress_done = created
-    job.save(update_fields=["result", "status", "progress_done", "updated_at"])
-    job.clear_progress()
+    job.finish(
+        ImportJob.Status.DONE if created and not errors else ImportJob.Status.FAILED,
+        {"created": created, "errors": errors},
+    )
     return job.result

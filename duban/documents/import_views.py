@@ -10,13 +10,14 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from duban.core.http import post_only
 from duban.inspections.models import Inspection
 from duban.ledger.forms import DEADLINE_KINDS
 from duban.ledger.models import Category
@@ -200,8 +201,8 @@ def import_preview(request, pk):
 @login_required
 def import_commit(request, pk):
     job = get_job_for_user(request.user, pk)  # before the method: out of scope stays 404
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+    if refusal := post_only(request):
+        return refusal
     if job.status != ImportJob.Status.PREVIEWED:
         return redirect("documents:import_progress", pk=job.pk)
     if not job.can_commit:

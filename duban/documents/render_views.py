@@ -8,11 +8,12 @@
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
+from duban.core.http import read_only
 from duban.documents import rendering
 from duban.inspections.selectors import get_inspection_for_user
 from duban.ledger.models import Problem
@@ -30,12 +31,6 @@ def _download(data, fmt) -> HttpResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-def _get_only(request):
-    if request.method not in ("GET", "HEAD"):
-        return HttpResponseNotAllowed(["GET", "HEAD"])
-    return None
 
 
 def _is_office_over(user, region) -> bool:
@@ -56,7 +51,7 @@ def _office_name(user) -> str | None:
 @login_required
 def closing_record(request, pk, fmt):
     problem = get_problem_for_user(request.user, pk)
-    if refusal := _get_only(request):
+    if refusal := read_only(request):
         return refusal
     if rendering.closing_application_of(problem) is None:
         raise Http404(_("This problem has no closing application yet."))
@@ -68,7 +63,7 @@ def supervision_notice(request, pk, fmt):
     unit = get_object_or_404(Unit.objects.select_related("region"), pk=pk)
     if not _is_office_over(request.user, unit.region):
         raise PermissionDenied(_("Only the rectification office of this region issues notices."))
-    if refusal := _get_only(request):
+    if refusal := read_only(request):
         return refusal
     problems = Problem.objects.visible_to(request.user)
     return _download(rendering.supervision_notice(unit, problems), fmt)
@@ -77,7 +72,7 @@ def supervision_notice(request, pk, fmt):
 @login_required
 def progress_report(request, pk, fmt):
     inspection = get_inspection_for_user(request.user, pk)
-    if refusal := _get_only(request):
+    if refusal := read_only(request):
         return refusal
     problems = Problem.objects.visible_to(request.user)
     return _download(
@@ -90,7 +85,7 @@ def public_notice(request, pk, fmt):
     inspection = get_inspection_for_user(request.user, pk)
     if not any(m.role == Role.OFFICE for m in memberships(request.user)):
         raise PermissionDenied(_("Only the rectification office publishes notices."))
-    if refusal := _get_only(request):
+    if refusal := read_only(request):
         return refusal
     problems = Problem.objects.visible_to(request.user)
     return _download(

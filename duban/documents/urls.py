@@ -6,6 +6,8 @@ app_name = "documents"
 
 urlpatterns = [
     path("ledger.xlsx", views.ledger_export, name="ledger_export"),
+    path("exports/<int:pk>/", views.export_progress, name="export_progress"),
+    path("exports/<int:pk>/download/", views.export_download, name="export_download"),
     path("import/", import_views.import_upload, name="import_upload"),
     path("import/<int:pk>/", import_views.import_preview, name="import_preview"),
     path("import/<int:pk>/commit/", import_views.import_commit, name="import_commit"),

@@ -1,51 +1,86 @@
-"""Downloads of the documents app: the ledger as .xlsx under the list page's filters."""
+"""Downloads of the documents app: the ledger as .xlsx under the list page's filters.
+
+A ledger of up to DUBAN_EXPORT_BACKGROUND_ROWS problems is answered at once; a larger one is
+written by a background task (export_tasks.run_export) while a progress page shows how far it
+is, and downloaded from there. An export job belongs to the user who asked: anyone else gets 404.
+"""
 
 import tempfile
 
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpResponseBadRequest
+from django.http import FileResponse, Http404, HttpResponseBadRequest
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from duban.ledger.filters import ProblemFilterForm
-from duban.ledger.models import Problem
+from duban.core.http import read_only
 
-from .exporting import default_title, write_ledger
+from .export_tasks import background_rows, filtered, run_export, write_filtered
+from .models import ExportJob
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _inspection_name(form, queryset) -> str | None:
-    """The inspection named in the title: the one filtered on, or the only one listed."""
-    if form.cleaned_data.get("inspection"):
-        return form.cleaned_data["inspection"].name
-    names = list(queryset.order_by().values_list("inspection__name", flat=True).distinct()[:2])
-    return names[0] if len(names) == 1 else None
 
 
 @login_required
 def ledger_export(request):
     """The ledger the list page shows (same scope, same filters, same order), every page of it."""
     user = request.user
-    form = ProblemFilterForm(request.GET, user=user)
-    if not form.is_valid():
+    form, queryset = filtered(user, request.GET)
+    if queryset is None:
         # Like the list, a filter we cannot read exports nothing rather than everything.
         return HttpResponseBadRequest(
             _("Some filters could not be read: %(errors)s") % {"errors": form.error_text()},
             content_type="text/plain; charset=utf-8",
         )
-    queryset = form.apply(Problem.objects.visible_to(user))
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    name = pgettext("file name", "Rectification ledger")  # xgettext skips calls in f-strings
+    filename = f"{name}-{stamp}.xlsx"
+    total = queryset.count()
+    if total > background_rows():
+        job = ExportJob.objects.create(
+            requested_by=user,
+            query=request.GET.urlencode(),
+            filename=filename,
+            progress_total=total,
+        )
+        run_export.enqueue(job.pk)
+        return redirect("documents:export_progress", pk=job.pk)
     # Rows stream to a temporary file (the workbook is zipped at the end), then to the client.
     out = tempfile.TemporaryFile(suffix=".xlsx")
-    write_ledger(
-        queryset,
-        out,
-        title=default_title(_inspection_name(form, queryset)),
-        exported_by=user.display_name or user.username,
-    )
+    write_filtered(user, form, queryset, out)
     out.seek(0)
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    name = pgettext("file name", "Rectification ledger")
-    filename = f"{name}-{stamp}.xlsx"
     return FileResponse(out, as_attachment=True, filename=filename, content_type=XLSX)
+
+
+def get_export_for_user(user, pk) -> ExportJob:
+    """The export if `user` asked for it; 404 otherwise, whether it exists or not."""
+    job = ExportJob.objects.filter(pk=pk, requested_by=user).first()
+    if job is None:
+        raise Http404(_("No such export."))
+    return job
+
+
+@login_required
+def export_progress(request, pk):
+    """The progress page; htmx asks it every second for the status alone (HX-Request)."""
+    job = get_export_for_user(request.user, pk)
+    if refusal := read_only(request):
+        return refusal
+    context = {"job": job, "progress": job.current_progress()}
+    template = "documents/export_progress.html"
+    if request.headers.get("HX-Request"):
+        template = "documents/export_status.html"
+    return render(request, template, context)
+
+
+@login_required
+def export_download(request, pk):
+    job = get_export_for_user(request.user, pk)
+    if refusal := read_only(request):
+        return refusal
+    if job.status != ExportJob.Status.DONE or not job.file:
+        raise Http404(_("The export is not ready."))
+    return FileResponse(
+        job.file.open("rb"), as_attachment=True, filename=job.filename, content_type=XLSX
+    )

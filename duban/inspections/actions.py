@@ -31,6 +31,7 @@ from .models import ACCEPTANCE_LEVEL_CHOICES, Inspection, InspectionKind, Report
 
 __all__ = [
     "INSPECTION_FIELDS",
+    "SUPERVISION_FIELDS",
     "PLAN_PERIODS",
     "create_inspection",
     "update_inspection",
@@ -58,6 +59,15 @@ INSPECTION_FIELDS = [
     "complaint_deadline_days",
     "closing_checklist",
 ]
+# The supervision settings (reporting cycle, reminders): optional in `fields`; a missing one keeps
+# the round's current value, or the default for a new round.
+SUPERVISION_FIELDS = [
+    "report_due_weekday",
+    "report_due_day",
+    "report_head_after_days",
+    "reminder_days",
+]
+ALL_FIELDS = INSPECTION_FIELDS + SUPERVISION_FIELDS
 
 # The rectification plan is due 30 or 45 working days after the feedback (DESIGN.md §2).
 PLAN_PERIODS = (30, 45)
@@ -65,6 +75,8 @@ LEVEL_ORDER = [value for value, _label in ACCEPTANCE_LEVEL_CHOICES]
 NOTICE_DAYS = (1, 30)
 COMPLAINT_DAYS = (1, 365)
 CHECKLIST_ITEM_MAX = 50
+REMINDER_DAYS = (1, 90)
+HEAD_AFTER_DAYS = (0, 60)
 
 
 def plan_due_after(feedback_date: dt.date, working_days: int) -> dt.date:
@@ -220,6 +232,42 @@ def inspection_errors(fields: dict, inspection: Inspection | None = None) -> lis
         )
     if message := _check_checklist(fields.get("closing_checklist")):
         error("closing_checklist", message)
+    errors.extend(_supervision_errors(fields))
+    return errors
+
+
+def _supervision_errors(fields: dict) -> list[InvalidInput]:
+    """The reporting cycle and reminder settings; a key left out is not checked (it is kept)."""
+    errors = []
+    if "report_due_weekday" in fields and not _in_range(fields["report_due_weekday"], (0, 6)):
+        errors.append(InvalidInput(_("Choose the weekday reports are due."), "report_due_weekday"))
+    if "report_due_day" in fields and not _in_range(fields["report_due_day"], (1, 31)):
+        errors.append(
+            InvalidInput(
+                _("Reports are due on a day of the month from 1 to 31 (31: the last day)."),
+                "report_due_day",
+            )
+        )
+    if "report_head_after_days" in fields and not _in_range(
+        fields["report_head_after_days"], HEAD_AFTER_DAYS
+    ):
+        errors.append(
+            InvalidInput(
+                _("The unit head is reminded from %(min)d to %(max)d days after the due date.")
+                % {"min": HEAD_AFTER_DAYS[0], "max": HEAD_AFTER_DAYS[1]},
+                "report_head_after_days",
+            )
+        )
+    if "reminder_days" in fields:
+        days = fields["reminder_days"]
+        if not isinstance(days, list | tuple) or not all(_in_range(d, REMINDER_DAYS) for d in days):
+            errors.append(
+                InvalidInput(
+                    _("Reminder days are whole numbers from %(min)d to %(max)d, e.g. 7, 3, 1.")
+                    % {"min": REMINDER_DAYS[0], "max": REMINDER_DAYS[1]},
+                    "reminder_days",
+                )
+            )
     return errors
 
 
@@ -234,6 +282,10 @@ def _validate(fields: dict, inspection: Inspection | None, plan_working_days: in
     if errors:
         raise errors[0]
     values = {name: fields[name] for name in INSPECTION_FIELDS}
+    template = inspection or Inspection()
+    for name in SUPERVISION_FIELDS:
+        values[name] = fields[name] if name in fields else getattr(template, name)
+    values["reminder_days"] = sorted(set(values["reminder_days"]), reverse=True)
     values["name"] = values["name"].strip()
     values["round_label"] = (values["round_label"] or "").strip()
     values["acceptance_levels"] = list(values["acceptance_levels"])
@@ -252,7 +304,7 @@ def _for_audit(name: str, value):
 
 
 def _audit_values(inspection: Inspection) -> dict:
-    return {name: _for_audit(name, getattr(inspection, name)) for name in INSPECTION_FIELDS}
+    return {name: _for_audit(name, getattr(inspection, name)) for name in ALL_FIELDS}
 
 
 def _duplicate_code(code: str) -> InvalidInput:
@@ -309,7 +361,7 @@ def update_inspection(
             for name, value in values.items():
                 setattr(current, name, value)
             after = _audit_values(current)
-            changed = [name for name in INSPECTION_FIELDS if before[name] != after[name]]
+            changed = [name for name in ALL_FIELDS if before[name] != after[name]]
             if "acceptance_levels" in changed and (
                 current.problems.filter(state=State.UNDER_ACCEPTANCE).exists()
             ):

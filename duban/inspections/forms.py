@@ -13,7 +13,7 @@ from duban.org.models import Region, RegionLevel, Role
 from duban.org.scope import memberships
 
 from . import actions
-from .models import ACCEPTANCE_LEVEL_CHOICES, Inspection, InspectionKind, ReportCadence
+from .models import ACCEPTANCE_LEVEL_CHOICES, Inspection, InspectionKind, ReportCadence, Weekday
 
 # Inspections target a province, city or county; deeper divisions would only lengthen the list.
 TARGET_LEVELS = [RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY]
@@ -24,6 +24,10 @@ ERROR_FIELDS = {"acceptance_levels": "level_1"}
 
 def _label(name: str):
     return Inspection._meta.get_field(name).verbose_name
+
+
+def _label_help(name: str):
+    return Inspection._meta.get_field(name).help_text
 
 
 def _date_input():
@@ -89,6 +93,38 @@ class InspectionForm(forms.Form):
     report_cadence = forms.ChoiceField(
         label=_label("report_cadence"), choices=ReportCadence.choices
     )
+    report_due_weekday = forms.TypedChoiceField(
+        label=_label("report_due_weekday"),
+        required=False,
+        choices=Weekday.choices,
+        coerce=int,
+        help_text=_("For weekly and two-weekly reports."),
+    )
+    report_due_day = forms.IntegerField(
+        label=_label("report_due_day"),
+        required=False,
+        widget=forms.NumberInput(attrs={"min": 1, "max": 31}),
+        help_text=_(
+            "For monthly reports; quarterly reports are due on this day of the quarter's last "
+            "month. 31 means the last day of the month."
+        ),
+    )
+    report_head_after_days = forms.IntegerField(
+        label=_label("report_head_after_days"),
+        required=False,
+        widget=forms.NumberInput(
+            attrs={"min": actions.HEAD_AFTER_DAYS[0], "max": actions.HEAD_AFTER_DAYS[1]}
+        ),
+        help_text=_label_help("report_head_after_days"),
+    )
+    reminder_days = forms.CharField(
+        label=_label("reminder_days"),
+        required=False,
+        help_text=_(
+            "Days before a deadline or milestone on which the lead unit is reminded, "
+            "separated by commas, e.g. 7, 3, 1. Empty: no reminders."
+        ),
+    )
     level_1 = _level_field(_("First acceptance level"), required=True)
     level_2 = _level_field(_("Second acceptance level"))
     level_3 = _level_field(_("Third acceptance level"))
@@ -135,12 +171,20 @@ class InspectionForm(forms.Form):
             "notice_working_days": new.notice_working_days,
             "complaint_deadline_days": new.complaint_deadline_days,
             "closing_checklist": "\n".join(new.closing_checklist),
+            "report_due_weekday": new.report_due_weekday,
+            "report_due_day": new.report_due_day,
+            "report_head_after_days": new.report_head_after_days,
+            "reminder_days": ", ".join(str(d) for d in new.reminder_days),
             **dict(zip(LEVEL_FIELDS, new.acceptance_levels, strict=False)),
         }
 
     @staticmethod
     def initial_for(inspection: Inspection) -> dict:
-        initial = {name: getattr(inspection, name) for name in actions.INSPECTION_FIELDS}
+        initial = {
+            name: getattr(inspection, name)
+            for name in actions.INSPECTION_FIELDS + actions.SUPERVISION_FIELDS
+        }
+        initial["reminder_days"] = ", ".join(str(d) for d in inspection.reminder_days)
         initial["closing_checklist"] = "\n".join(inspection.closing_checklist)
         initial.update(zip(LEVEL_FIELDS, inspection.acceptance_levels, strict=False))
         # Show the period the stored due date was computed with, when it was.
@@ -157,6 +201,15 @@ class InspectionForm(forms.Form):
         lines = [line.strip() for line in self.cleaned_data["closing_checklist"].splitlines()]
         return [line for line in lines if line]
 
+    def clean_reminder_days(self):
+        text = self.cleaned_data["reminder_days"].replace("，", ",").replace("、", ",")
+        try:
+            return [int(part) for part in text.split(",") if part.strip()]
+        except ValueError:
+            raise forms.ValidationError(
+                _("Write whole numbers of days separated by commas, e.g. 7, 3, 1.")
+            ) from None
+
     def clean(self):
         data = super().clean()
         levels = [data.get(name) for name in LEVEL_FIELDS]
@@ -172,7 +225,12 @@ class InspectionForm(forms.Form):
 
     def inspection_fields(self) -> dict:
         data = self.cleaned_data
-        return {name: data.get(name) for name in actions.INSPECTION_FIELDS}
+        fields = {name: data.get(name) for name in actions.INSPECTION_FIELDS}
+        # A form posted without these settings (an older page, a script) keeps them as they are.
+        for name in actions.SUPERVISION_FIELDS:
+            if name in self.data and (name == "reminder_days" or data.get(name) not in (None, "")):
+                fields[name] = data.get(name)
+        return fields
 
     def add_action_error(self, error) -> None:
         field = getattr(error, "field", None)

@@ -40,6 +40,24 @@ def default_closing_checklist():
     return list(DEFAULT_CLOSING_CHECKLIST[:2])
 
 
+# Reminders go out this many days before a deadline or a milestone's date.
+DEFAULT_REMINDER_DAYS = [7, 3, 1]
+
+
+def default_reminder_days():
+    return list(DEFAULT_REMINDER_DAYS)
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
 class Inspection(models.Model):
     """督察: one inspection round and the rules its rectification runs by."""
 
@@ -57,6 +75,22 @@ class Inspection(models.Model):
         max_length=10,
         choices=ReportCadence.choices,
         default=ReportCadence.MONTHLY,
+    )
+    # When a period's report is due: a weekday for weekly and two-weekly reports, a day of the
+    # month (of the quarter's last month) for monthly and quarterly ones; the 31st means month end.
+    report_due_weekday = models.PositiveSmallIntegerField(
+        _("report due on (weekly)"), choices=Weekday.choices, default=Weekday.FRIDAY
+    )
+    report_due_day = models.PositiveSmallIntegerField(_("report due on day (monthly)"), default=25)
+    report_head_after_days = models.PositiveSmallIntegerField(
+        _("remind the unit head after (days)"),
+        default=3,
+        help_text=_("Days after a missed report's due date before the unit head is reminded too."),
+    )
+    reminder_days = models.JSONField(
+        _("reminders before deadlines (days)"),
+        default=default_reminder_days,
+        help_text=_("Days before a deadline or milestone on which the lead unit is reminded."),
     )
     acceptance_levels = models.JSONField(
         _("acceptance levels"),

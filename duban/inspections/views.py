@@ -8,11 +8,11 @@ user may see, so a count never reveals more than the ledger it links to.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from duban.core.http import form_methods, read_only
 from duban.ledger.actions import ActionError
 from duban.ledger.models import Problem, State
 from duban.ledger.views.actions import error_status
@@ -23,11 +23,6 @@ from . import actions
 from .forms import InspectionForm
 from .models import ACCEPTANCE_LEVEL_CHOICES
 from .selectors import get_inspection_for_user, inspections_visible_to
-
-
-def _read_only(request):
-    """405 for anything but GET, asked only after the scope check: out of scope stays 404."""
-    return None if request.method in ("GET", "HEAD") else HttpResponseNotAllowed(["GET"])
 
 
 def _refused(request, message, status, inspection=None):
@@ -72,7 +67,7 @@ def _level_labels(inspection) -> list[str]:
 
 @login_required
 def inspection_list(request):
-    if refusal := _read_only(request):
+    if refusal := read_only(request):
         return refusal
     inspections = list(inspections_visible_to(request.user).select_related("target_region"))
     counts = _counts_by_state(request.user, [i.pk for i in inspections])
@@ -92,7 +87,7 @@ def inspection_list(request):
 @login_required
 def inspection_detail(request, pk):
     inspection = get_inspection_for_user(request.user, pk)
-    if refusal := _read_only(request):
+    if refusal := read_only(request):
         return refusal
     counts = _counts_by_state(request.user, [inspection.pk])[inspection.pk]
     context = {
@@ -117,8 +112,8 @@ def inspection_create(request):
 @login_required
 def inspection_edit(request, pk):
     inspection = get_inspection_for_user(request.user, pk)
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
+    if refusal := form_methods(request):
+        return refusal
     try:
         actions.require_editor(request.user, inspection.target_region)
     except ActionError as error:

@@ -37,6 +37,7 @@ from .models import (
     Milestone,
     NoticeStatus,
     Objection,
+    ObjectionStatus,
     Problem,
     ProblemUnit,
     ProgressReport,
@@ -47,7 +48,7 @@ from .models import (
     UnitRole,
 )
 from .pace import pace_bounds
-from .transitions import TRANSITIONS
+from .transitions import FOLLOW_UP_TRANSITIONS, TRANSITIONS
 
 # Photos sent with a progress report go to this evidence category unless another is chosen.
 PROGRESS_PHOTO_CATEGORY = "现场照片"
@@ -108,7 +109,10 @@ __all__ = [
     "accept",
     "return_application",
     "record_objection",
+    "decide_objection",
+    "pending_objections",
     "end_notice",
+    "close_after_notice",
 ]
 
 
@@ -133,6 +137,8 @@ def _precondition(problem: Problem, name: str) -> str | None:
             return _("There is no open closing application.")
     if name in ("record_objection", "end_notice") and open_notice(problem) is None:
         return _("There is no open public notice.")
+    if name == "end_notice" and pending_objections(problem).exists():
+        return _("An objection is waiting for a decision; decide it before the notice ends.")
     if name == "decide_extension" and _pending_extension(problem) is None:
         return _("No extension request is waiting for a decision.")
     if name == "request_extension" and _pending_extension(problem) is not None:
@@ -1385,8 +1391,11 @@ def acting_memberships(by, problem, roles):
     ]
 
 
-def accept(problem: Problem, *, by, site_check: str) -> AcceptanceReview:
-    """One acceptance level accepts; after the last level the public notice opens."""
+def accept(
+    problem: Problem, *, by, site_check: str, today: dt.date | None = None
+) -> AcceptanceReview:
+    """One acceptance level accepts; after the last level the public notice opens (from
+    `today`, default the local date; its end counts working days of the holiday calendar)."""
     membership = check(problem, "accept", by)
     if not site_check.strip():
         raise InvalidInput(_("Record the site-check conclusion."), "site_check")
@@ -1412,7 +1421,7 @@ def accept(problem: Problem, *, by, site_check: str) -> AcceptanceReview:
         if last:
             application.status = ApplicationStatus.ACCEPTED
             application.save(update_fields=["status"])
-            today = timezone.localdate()
+            today = today or timezone.localdate()
             days = problem.inspection.notice_working_days
             notice = PublicNotice.objects.create(
                 problem=problem,
@@ -1483,12 +1492,43 @@ def open_notice(problem: Problem) -> PublicNotice | None:
     return problem.notices.filter(status=NoticeStatus.OPEN).first()
 
 
-def record_objection(problem: Problem, *, by, text: str) -> Objection:
-    """An upheld objection during 公示 returns the problem to in progress."""
+def pending_objections(problem: Problem):
+    """Objections received during the open notice and not decided yet: they stop the close."""
+    return Objection.objects.filter(
+        notice__problem=problem,
+        notice__status=NoticeStatus.OPEN,
+        status=ObjectionStatus.PENDING,
+    )
+
+
+def record_objection(problem: Problem, *, by, text: str, pending: bool = False) -> Objection:
+    """An objection during 公示: upheld at once, the problem returns to in progress; or, with
+    `pending`, received for the office to decide (decide_objection) — meanwhile the notice
+    does not end."""
     membership = _check(problem, "record_objection", by)
     if not text.strip():
         raise InvalidInput(_("Write down the objection."), "text")
     notice = open_notice(problem)
+    if pending:
+        with transaction.atomic():
+            _bump(problem)
+            objection = Objection.objects.create(
+                notice=notice,
+                text=text,
+                recorded_by=by,
+                upheld=False,
+                status=ObjectionStatus.PENDING,
+            )
+            _record(
+                problem,
+                by,
+                membership,
+                "notice.objection.received",
+                {},
+                {"objection": objection.pk, "text": text},
+                target=notice,
+            )
+        return objection
     with transaction.atomic():
         _state_change(
             problem, by, membership, "notice.objection", State.IN_PROGRESS, acceptance_level=0
@@ -1497,6 +1537,46 @@ def record_objection(problem: Problem, *, by, text: str) -> Objection:
         notice.status = NoticeStatus.OBJECTED
         notice.save(update_fields=["status"])
         _record(problem, by, membership, "notice.objection.text", {}, {"text": text}, target=notice)
+    return objection
+
+
+def decide_objection(objection: Objection, *, by, uphold: bool, note: str = "") -> Objection:
+    """The office decides a received objection: upheld → the problem returns to in progress
+    (as an objection upheld at once); dismissed → the notice may end."""
+    problem = objection.notice.problem
+    membership = _check(problem, "record_objection", by)
+    if objection.status != ObjectionStatus.PENDING or objection.notice.status != NoticeStatus.OPEN:
+        raise WrongState(_("This objection was already decided."))
+    if not uphold and not note.strip():
+        raise InvalidInput(_("Say why the objection is dismissed."), "text")
+    status = ObjectionStatus.UPHELD if uphold else ObjectionStatus.DISMISSED
+    with transaction.atomic():
+        if uphold:
+            _state_change(
+                problem, by, membership, "notice.objection", State.IN_PROGRESS, acceptance_level=0
+            )
+            PublicNotice.objects.filter(pk=objection.notice_id).update(status=NoticeStatus.OBJECTED)
+        else:
+            _bump(problem)
+        updated = Objection.objects.filter(pk=objection.pk, status=ObjectionStatus.PENDING).update(
+            status=status,
+            upheld=uphold,
+            decided_by=by,
+            decided_at=timezone.now(),
+            decision_note=note,
+        )
+        if not updated:
+            raise Conflict(_("This objection was decided a moment ago."))
+        _record(
+            problem,
+            by,
+            membership,
+            f"notice.objection.{status}",
+            {"objection": objection.pk, "status": ObjectionStatus.PENDING},
+            {"objection": objection.pk, "status": status, "note": note},
+            target=objection.notice,
+        )
+    objection.refresh_from_db()
     return objection
 
 
@@ -1526,4 +1606,104 @@ def end_notice(problem: Problem, *, by, today: dt.date | None = None) -> Problem
         )
         notice.status = NoticeStatus.ENDED
         notice.save(update_fields=["status"])
+    return problem
+
+
+def close_after_notice(
+    problem: Problem, *, today: dt.date, now: dt.datetime | None = None, open_children=None
+):
+    """The notice's last day has passed: the system ends it and closes the problem (销号).
+
+    Taken by the supervision sweep (actor None, role "system"). Returns the problem, or None
+    when it does not close now: an objection waits for a decision, a child problem is open, or
+    someone else changed the problem a moment ago (a second sweeper). Nothing is written then.
+    A sweep closing many problems passes `open_children` (whether the problem has open child
+    problems), read for all of them in one query.
+    """
+    notice = open_notice(problem)
+    if problem.state != State.PUBLIC_NOTICE or notice is None or today <= notice.ends_on:
+        return None
+    if open_children is None:
+        open_children = problem.children.exclude(state=State.CLOSED).exists()
+    if open_children or pending_objections(problem).exists():
+        return None
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            before = {"state": problem.state}
+            _bump(problem, state=State.CLOSED, closed_at=now, progress_percent=100)
+            ended = PublicNotice.objects.filter(pk=notice.pk, status=NoticeStatus.OPEN).update(
+                status=NoticeStatus.ENDED
+            )
+            if not ended:
+                raise Conflict(_("The public notice was ended a moment ago."))
+            audit.record(
+                actor=None,
+                role="system",
+                action="close",
+                target=problem,
+                before=before,
+                after={
+                    "state": State.CLOSED,
+                    "closed_at": now.isoformat(),
+                    "progress_percent": 100,
+                    "notice": notice.pk,
+                    "notice_ended_on": notice.ends_on.isoformat(),
+                    "automatic": True,
+                },
+                problem_id=problem.pk,
+            )
+    except Conflict:
+        return None
+    return problem
+
+
+# Another app's action that keeps files with a problem (a look-back check, duban.lookback) uses
+# the same content checks and storage: check_files before its transaction, then store_evidence
+# inside `with files_removed_on_failure() as stored, transaction.atomic():`.
+def check_files(files) -> list:
+    return _checked_all(files)
+
+
+def store_evidence(problem, by, membership, checked, category, title="") -> Evidence:
+    return _store_evidence(problem, by, membership, checked, category, title)
+
+
+def files_removed_on_failure():
+    return _files_removed_on_failure()
+
+
+def reopen_after_rebound(problem: Problem, *, by, membership, reason: str, check=None) -> Problem:
+    """反弹: a look-back check found the problem back; it reopens to in progress, marked rebound.
+
+    Called by duban.lookback's record action, which has checked that `by` is the drawn checker
+    of this problem (a cross-check may come from outside the problem's own scope) and passes
+    the `membership` he acts under; here the state is checked and the change made and audited.
+    """
+    transition = FOLLOW_UP_TRANSITIONS["reopen_after_rebound"]
+    if problem.state not in transition.sources:
+        raise WrongState(
+            _("This problem is %(state)s; “%(action)s” is not possible now.")
+            % {"state": problem.get_state_display(), "action": transition.label}
+        )
+    if not reason.strip():
+        raise InvalidInput(_("Say what was found."), "findings")
+    with transaction.atomic():
+        before = {"state": problem.state, "closed_at": _iso(problem.closed_at)}
+        # The closing date goes with the closed state; the audit event keeps it.
+        _bump(
+            problem,
+            state=transition.target,
+            is_rebound=True,
+            acceptance_level=0,
+            closed_at=None,
+        )
+        _record(
+            problem,
+            by,
+            membership,
+            "rebound.reopen",
+            before,
+            {"state": transition.target, "rebound": True, "reasons": reason, "check": check},
+        )
     return problem

@@ -544,7 +544,61 @@ class ReturnForm(ActionForm):
 
 
 class ObjectionForm(ActionForm):
-    text = forms.CharField(label=gettext_lazy("Objection"), widget=_text(4))
+    """Record an objection (upheld at once, or received for a later decision), or decide one
+    received earlier: the choices `uphold:<id>` and `dismiss:<id>` name that objection."""
+
+    outcome = forms.ChoiceField(
+        label=gettext_lazy("What to do"), choices=[], required=False, widget=forms.RadioSelect
+    )
+    text = forms.CharField(
+        label=gettext_lazy("Objection"),
+        widget=_text(4),
+        required=False,
+        help_text=gettext_lazy("When deciding an objection received earlier: the reasons."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [
+            ("uphold", _("Uphold it now: the problem returns for rectification")),
+            ("pending", _("Received: decide later (the notice does not end meanwhile)")),
+        ]
+        for objection in actions.pending_objections(self.problem).order_by("recorded_at", "id"):
+            received = f"{objection.recorded_at:%Y-%m-%d} · {objection.text[:40]}"
+            choices += [
+                (
+                    f"uphold:{objection.pk}",
+                    _("Uphold the objection received %(what)s: the problem returns")
+                    % {"what": received},
+                ),
+                (
+                    f"dismiss:{objection.pk}",
+                    _("Dismiss the objection received %(what)s: the notice may end")
+                    % {"what": received},
+                ),
+            ]
+        self.fields["outcome"].choices = choices
+        self.initial.setdefault("outcome", "uphold")
+
+    def clean_outcome(self):
+        return self.cleaned_data["outcome"] or "uphold"
+
+    def perform(self):
+        outcome, text = self.cleaned_data["outcome"], self.cleaned_data["text"]
+        if outcome in ("uphold", "pending"):
+            return actions.record_objection(
+                self.problem, by=self.user, text=text, pending=outcome == "pending"
+            )
+        decision, _sep, pk = outcome.partition(":")
+        objection = (
+            actions.pending_objections(self.problem).select_related("notice").filter(pk=pk).first()
+        )
+        if objection is None:
+            raise actions.WrongState(_("This objection was already decided."))
+        objection.notice.problem = self.problem  # the instance already checked for scope
+        return actions.decide_objection(
+            objection, by=self.user, uphold=decision == "uphold", note=text
+        )
 
 
 SPLIT_ROWS = 6

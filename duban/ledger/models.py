@@ -571,6 +571,13 @@ class PublicNotice(models.Model):
         return f"{self.starts_on}–{self.ends_on}"
 
 
+class ObjectionStatus(models.TextChoices):
+    # Received, to be decided by the office: the notice does not end by itself meanwhile.
+    PENDING = "pending", _("Waiting for a decision")
+    UPHELD = "upheld", _("Upheld")
+    DISMISSED = "dismissed", _("Dismissed")
+
+
 class Objection(models.Model):
     notice = models.ForeignKey(PublicNotice, on_delete=models.CASCADE, related_name="objections")
     text = models.TextField(_("objection"))
@@ -578,7 +585,16 @@ class Objection(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField(default=timezone.now)
+    # True only once upheld (kept beside `status` for the documents that print it).
     upheld = models.BooleanField(default=True)
+    status = models.CharField(
+        max_length=10, choices=ObjectionStatus.choices, default=ObjectionStatus.UPHELD
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
 
     def __str__(self) -> str:
         return self.text[:50]

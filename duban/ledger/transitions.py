@@ -150,3 +150,21 @@ TRANSITIONS = {
         ),
     ]
 }
+
+
+# Transitions that another app's action takes, not a button on the problem page nor an API action
+# route: 反弹 found by a look-back check (duban.lookback) reopens a closed problem. The caller
+# decides who may take it (the drawn checker of that problem); the ledger checks the state.
+FOLLOW_UP_TRANSITIONS = {
+    t.name: t
+    for t in [
+        Transition(
+            "reopen_after_rebound",
+            _("Reopen after rebound"),
+            (State.CLOSED,),
+            State.IN_PROGRESS,
+            (Role.ACCEPTOR, Role.OFFICE),
+            "danger",
+        ),
+    ]
+}

@@ -12,3 +12,6 @@ class SupervisionConfig(AppConfig):
     def ready(self):
         # Each module that defines sweep rules registers them when imported.
         from . import rules  # noqa: F401
+        from .labels import register
+
+        register()

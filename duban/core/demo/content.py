@@ -252,16 +252,19 @@ PROBLEMS = [
         "lead": "wx_eco",
         "official": "lead_official",
         "kinds": "by_date,ongoing",
-        "deadline": 180,
+        # Close to its deadline, with a milestone in between: sweeping the days ahead
+        # (`duban sweep --now …`) brings the reminders, then the supervision notice.
+        "deadline": 12,
         "target": "{date}完成清单内燃煤小锅炉全部淘汰，并长期坚持动态清零。",
         "measures": [
-            ("1.对照淘汰清单逐台复核，现场拍照建档", "吴兴分局", 30),
-            ("2.对擅自恢复使用的企业依法查处，拆除燃烧设备", "吴兴分局", 90),
-            ("3.建立燃煤锅炉动态巡查机制，每季度开展一次回头看", "吴兴分局", 170),
+            ("1.对照淘汰清单逐台复核，现场拍照建档", "吴兴分局", -30),
+            ("2.对擅自恢复使用的企业依法查处，拆除燃烧设备", "吴兴分局", 8),
+            ("3.建立燃煤锅炉动态巡查机制，每季度开展一次回头看", "吴兴分局", 12),
         ],
+        "milestones": [(8, 90, "完成擅自恢复使用企业的查处和设备拆除")],
         "state": "in_progress",
-        "percent": 60,
-        "note": "超序时",
+        "percent": 80,
+        "note": "临近时限",
     },
     {
         "inspection": "central",

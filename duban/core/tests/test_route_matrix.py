@@ -27,6 +27,13 @@ from duban.ledger import actions
 #   event: one audit event, read by the auditor; everyone else → 404
 #   import_job: one upload of a rectification list, opened by the office staff of its region
 #   export: a scoped download of the ledger; users without scope get a workbook without rows
+#   discipline: pages of the discipline inspectors (403 for others)
+#   export_job: one background export, seen by the user who asked for it
+#   notification: one notification, its recipient's
+#   robot: a unit's group robot, set up by the office of the unit's region
+#   notice / interview: a supervision notice (督办通知) or interview (约谈) of a unit
+#   circular: a circular (督查通报); accountability: a record for the discipline role
+#   lookback_draw / lookback_check: a look-back draw and one of its checks
 PAGE_DECISIONS = {
     "home": "own",
     "healthz": "public",
@@ -76,9 +83,60 @@ PAGE_DECISIONS = {
     "documents:import_progress": "import_job",
     "feedback:upload": "office",
     "feedback:review": "office",
+    "documents:export_progress": "export_job",
+    "documents:export_download": "export_job",
+    "supervision:late_reports": "office",
+    "workcalendar:year": "office",
+    "workcalendar:remove": "office",
+    "notify:inbox": "own",
+    "notify:mark_all_read": "own",
+    "notify:preferences": "own",
+    "notify:mark_read": "notification",
+    "notify:robot_list": "office",
+    "notify:robot_edit": "robot",
+    "notify:robot_delete": "robot",
+    "notify:robot_test": "robot",
+    "escalation:notice_list": "list",
+    "escalation:notice_detail": "notice",
+    "escalation:notice_acknowledge": "notice",
+    "escalation:notice_answer": "notice",
+    "escalation:notice_document_docx": "notice",
+    "escalation:notice_document_pdf": "notice",
+    "escalation:circular_list": "list",
+    "escalation:circular_detail": "circular",
+    "escalation:circular_approve": "circular",
+    "escalation:circular_discard": "circular",
+    "escalation:circular_document_docx": "circular",
+    "escalation:circular_document_pdf": "circular",
+    "escalation:interview_detail": "interview",
+    "escalation:policy_edit": "inspection",
+    "escalation:record_list": "discipline",
+    "escalation:record_create": "discipline",
+    "escalation:record_edit": "accountability",
+    "lookback:overview": "list",
+    "lookback:draw_create": "office",
+    "lookback:draw_detail": "lookback_draw",
+    "lookback:check_detail": "lookback_check",
+    "lookback:check_evidence": "lookback_check",
 }
 # Kinds with page routes (extensions are reached through their problem's pages and the API).
-OBJECT_KINDS = ("problem", "evidence", "inspection", "account", "event", "import_job")
+OBJECT_KINDS = (
+    "problem",
+    "evidence",
+    "inspection",
+    "account",
+    "event",
+    "import_job",
+    "export_job",
+    "notification",
+    "robot",
+    "notice",
+    "circular",
+    "interview",
+    "accountability",
+    "lookback_draw",
+    "lookback_check",
+)
 
 # Those who can see the test problem (吴兴 生态环境分局, led by world.lead_official) …
 SEES = [
@@ -103,6 +161,17 @@ READERS = {
     "account": ["sysadmin"],
     "event": ["auditor"],
     "import_job": ["office"],
+    "export_job": ["office"],  # the one who asked for it
+    "notification": ["liaison"],  # its recipient
+    "robot": ["office"],
+    # A unit's notices and interviews: its liaison and head, and the region's readers.
+    "notice": ["office", "liaison", "unit_head", "discipline", "viewer"],
+    "interview": ["office", "liaison", "unit_head", "discipline", "viewer"],
+    # An issued circular: the region's readers, and the units it names.
+    "circular": ["office", "liaison", "unit_head", "discipline", "viewer"],
+    "accountability": ["discipline"],
+    "lookback_draw": ["office"],
+    "lookback_check": ["office", "county_acceptor"],  # the office and the drawn checker
 }
 
 
@@ -169,6 +238,7 @@ def scene(world, media_root):
         region=office_unit.region,
     )
     return {
+        **_supervision_scene(world),
         "problem": problem,
         "import_job": import_job,
         "evidence": evidence,
@@ -177,6 +247,75 @@ def scene(world, media_root):
         "account": world.liaison,
         "membership": world.liaison.memberships.first(),
         "event": AuditEvent.objects.order_by("-seq").first(),
+    }
+
+
+def _supervision_scene(world):
+    """Objects of supervision, made the way the system makes them: the escalation ladder swept
+    over a late problem of the same unit, a look-back draw, a notification, a group robot."""
+    from django.core.files.base import ContentFile
+
+    from duban.documents.models import ExportJob
+    from duban.escalation import actions as escalation
+    from duban.escalation.models import AccountabilityRecord, Circular, Interview
+    from duban.escalation.models import SupervisionNotice as Notice
+    from duban.escalation.tests.support import at, first_of_next_month, late_problem, sweep
+    from duban.ledger.tests.flow import png
+    from duban.lookback import actions as lookback
+    from duban.lookback.tests.support import closed
+    from duban.notify.actions import notify
+    from duban.notify.models import Notification, Robot
+
+    late = late_problem(world, ledger_number="第9号")
+    sweep(at(late.deadline + dt.timedelta(days=1)))
+    notice = Notice.objects.get()
+    sweep(at(notice.ack_due + dt.timedelta(days=1)))
+    sweep(at(first_of_next_month(notice.ack_due + dt.timedelta(days=1))))
+    circular = Circular.objects.get()
+    escalation.approve_circular(circular, by=world.office)
+    circular.refresh_from_db()
+    sweep(circular.decided_at + dt.timedelta(days=15))
+
+    closed(world, "第8号")
+    draw = lookback.create_draw(
+        by=world.office,
+        inspection=world.inspection,
+        seed="matrix",
+        size=1,
+        pool=[world.county_acceptor],
+    )
+    notify([world.liaison], kind="matrix", key="matrix", title="测试通知", channels=False)
+    robot = Robot.objects.create(
+        unit=world.eco,
+        kind=Robot.Kind.DINGTALK,
+        name="吴兴分局群",
+        webhook="https://oapi.dingtalk.com/robot/send?access_token=matrix",
+    )
+    export = ExportJob.objects.create(
+        requested_by=world.office,
+        filename="台账.xlsx",
+        status=ExportJob.Status.DONE,
+        file=ContentFile(b"PK", name="matrix.xlsx"),
+    )
+    check = draw.checks.get()
+    lookback.record_check(
+        check,
+        by=world.county_acceptor,
+        outcome="kept",
+        findings="现场复查未见反弹。",
+        files=[png("复查.png")],
+    )
+    return {
+        "export_job": export,
+        "notification": Notification.objects.get(recipient=world.liaison, key="matrix"),
+        "robot": robot,
+        "notice": notice,
+        "circular": circular,
+        "interview": Interview.objects.get(),
+        "accountability": AccountabilityRecord.objects.get(),
+        "lookback_draw": draw,
+        "lookback_check": check,
+        "check_evidence": check.evidence.get(),
     }
 
 
@@ -191,6 +330,8 @@ def _full_path(name, scene):
             kwargs[key] = scene["event"].seq
         elif key == "membership_pk":
             kwargs[key] = scene["membership"].pk
+        elif key == "evidence_pk":
+            kwargs[key] = scene["check_evidence"].pk
         else:
             kwargs[key] = scene[kind].pk if kind in scene else scene["problem"].pk
     return reverse(name, kwargs=kwargs)
@@ -232,21 +373,37 @@ def test_it_answers_404_to_everyone_who_cannot_read_the_object(world, scene, kin
                 )
 
 
-@pytest.mark.parametrize("kind", ["problem", "evidence", "account", "event", "import_job"])
+# The page that shows each kind of object to its readers (method, route, expected status).
+READ_PAGES = {
+    "import_job": ("get", "documents:import_preview", 200),
+    "problem": ("get", "ledger:problem_detail", 200),
+    "evidence": ("get", "ledger:evidence_download", 200),
+    "account": ("get", "account_admin:user_detail", 200),
+    "event": ("get", "audit:event_detail", 200),
+    "export_job": ("get", "documents:export_download", 200),
+    "notification": ("post", "notify:mark_read", 302),
+    "robot": ("get", "notify:robot_edit", 200),
+    "notice": ("get", "escalation:notice_detail", 200),
+    "circular": ("get", "escalation:circular_detail", 200),
+    "interview": ("get", "escalation:interview_detail", 200),
+    "accountability": ("get", "escalation:record_edit", 200),
+    "lookback_draw": ("get", "lookback:draw_detail", 200),
+    "lookback_check": ("get", "lookback:check_evidence", 200),
+}
+
+
+@pytest.mark.parametrize("kind", READ_PAGES)
 def test_it_lets_the_readers_of_an_object_read_it(world, scene, kind):
-    read_pages = {
-        "import_job": "documents:import_preview",
-        "problem": "ledger:problem_detail",
-        "evidence": "ledger:evidence_download",
-        "account": "account_admin:user_detail",
-        "event": "audit:event_detail",
-    }
+    method, name, expected = READ_PAGES[kind]
+    assert READERS[kind]
     for username in READERS[kind]:
         client = Client()
         client.force_login(world.users[username])
-        path = _full_path(read_pages[kind], scene)
-        response = client.get(path)
-        assert response.status_code == 200, f"{username} GET {path} → {response.status_code}"
+        path = _full_path(name, scene)
+        response = getattr(client, method)(path)
+        assert response.status_code == expected, (
+            f"{username} {method.upper()} {path} → {response.status_code}"
+        )
 
 
 def test_it_sends_anonymous_visitors_to_the_login_page(world, scene):
@@ -274,7 +431,13 @@ def test_it_shows_empty_lists_to_those_without_scope(world, scene, username):
 
 
 @pytest.mark.parametrize(
-    "kind, holder", [("office", "office"), ("sysadmin", "sysadmin"), ("auditor", "auditor")]
+    "kind, holder",
+    [
+        ("office", "office"),
+        ("sysadmin", "sysadmin"),
+        ("auditor", "auditor"),
+        ("discipline", "discipline"),
+    ],
 )
 def test_it_keeps_each_administrators_pages_to_that_role(world, scene, kind, holder):
     for username in EVERYONE:

@@ -220,11 +220,24 @@ class UnitDirectory:
     def __init__(self, scope_paths=()):
         self.scope_paths = tuple(scope_paths)
         self.by_key: dict[str, list[Unit]] = {}
+        # name as written → the unit, None, or the Ambiguous error: a list names few units often.
+        self.found: dict[str, Unit | None | Ambiguous] = {}
         for unit in Unit.objects.select_related("region"):
             for key in _keys(unit):
                 self.by_key.setdefault(key, []).append(unit)
 
     def resolve(self, name: str) -> Unit | None:
+        if name not in self.found:
+            try:
+                self.found[name] = self._resolve(name)
+            except Ambiguous as ambiguous:
+                self.found[name] = ambiguous
+        found = self.found[name]
+        if isinstance(found, Ambiguous):
+            raise Ambiguous(found.units)
+        return found
+
+    def _resolve(self, name: str) -> Unit | None:
         key = _clean(name).replace("人民政府", "政府")
         found = self.by_key.get(key, [])
         if len(found) > 1 and self.scope_paths:

@@ -138,6 +138,9 @@ def find_table(sheet: Sheet) -> Table | None:
 
 def _data_rows(table: Table, rows: list[list[str]], header_index: int):
     header = rows[header_index]
+    # Most fields have one column: read it directly (this loop runs once per row of the list).
+    single = [(f, cols[0]) for f, (cols, _name) in table.columns.items() if len(cols) == 1]
+    several = [(f, cols) for f, (cols, _name) in table.columns.items() if len(cols) > 1]
     category = None
     for index in range(header_index + 1, len(rows)):
         row = rows[index]
@@ -149,10 +152,10 @@ def _data_rows(table: Table, rows: list[list[str]], header_index: int):
         # A header merged down over two rows repeats in the row below it.
         if all(c < len(header) and header[c] == v for c, v in enumerate(row) if v):
             continue
-        cells = {
-            f: "\n".join(row[c] for c in cols if c < len(row) and row[c])
-            for f, (cols, _name) in table.columns.items()
-        }
+        width = len(row)
+        cells = {f: row[c] if c < width else "" for f, c in single}
+        for f, cols in several:
+            cells[f] = "\n".join(row[c] for c in cols if c < width and row[c])
         heading = _heading(cells, values)
         if heading is not None:
             category = category_of(heading)

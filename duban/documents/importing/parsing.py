@@ -6,6 +6,7 @@ means, or raises CellError with a message for the clerk.
 
 import calendar
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -85,6 +86,14 @@ def parse_deadline(raw: str) -> Deadline:
     Where only a month or a year is given, the deadline is its last day. Of several
     dates ("2019年底前取得阶段成效，2020年底前全面完成") the latest is the deadline.
     """
+    kinds, date = _deadline(raw)
+    return Deadline(list(kinds), date)
+
+
+# A list writes the same few deadlines on most rows ("立行立改，长期坚持", "2019年底前"):
+# each distinct text is read once. Only readings are cached; a CellError is raised anew.
+@functools.lru_cache(maxsize=4096)
+def _deadline(raw: str) -> tuple[tuple[str, ...], dt.date | None]:
     text = normalize(raw)
     if not text:
         raise CellError(_("The deadline is empty; write e.g. 2019年6月30日前 or 立行立改."))
@@ -101,16 +110,14 @@ def parse_deadline(raw: str) -> Deadline:
             _("“%(text)s” is not a deadline; write e.g. 2019年6月30日前, 立行立改 or 长期坚持.")
             % {"text": raw.strip()}
         )
-    return Deadline(kinds, max(dates) if dates else None)
+    return tuple(kinds), max(dates) if dates else None
 
 
 # --- measures ----------------------------------------------------------------------------
 
-# "1." "1、" "1．" "(1)" "①": a number that starts a measure, found in a copy of the text
-# with full-width digits and brackets made plain (same length, so positions hold);
-# "2.5万吨" is not a marker (a digit follows).
-_PLAIN = str.maketrans("０１２３４５６７８９（）．", "0123456789().")
-_MARKER = re.compile(r"(?:(\d{1,2})\s*[.、](?!\d)|\((\d{1,2})\)|([\u2460-\u2473]))")
+# "1." "1、" "1．" "(1)" "（１）" "①": a number that starts a measure; "2.5万吨" is not a
+# marker (a digit follows). \d matches full-width digits too, and int() reads them.
+_MARKER = re.compile(r"(?:(\d{1,2})\s*[.、．](?!\d)|[(（](\d{1,2})[)）]|([\u2460-\u2473]))")
 _BEFORE_MARKER = set("\n。；;，,：: \t")
 
 
@@ -119,33 +126,36 @@ def split_measures(raw: str) -> list[str]:
     text = (raw or "").strip()
     if not text:
         return []
-    plain = text.translate(_PLAIN)
     cuts = []  # (start of marker, end of marker)
     expected, style = 1, None
-    for match in _MARKER.finditer(plain):
-        number = match[1] or match[2]
-        value = int(number) if number else ord(match[3]) - 0x2460 + 1
+    for match in _MARKER.finditer(text):
+        dotted, bracketed, circled = match.groups()
+        if dotted:
+            value, marker_style = int(dotted), 1
+        elif bracketed:
+            value, marker_style = int(bracketed), 2
+        else:
+            value, marker_style = ord(circled) - 0x2460 + 1, 3
         # The first item sets the style: "(1)" inside "1." is a sub-item, not the next measure.
-        marker_style = 1 if match[1] else 2 if match[2] else 3
-        if style is not None and marker_style != style:
+        if value != expected or (style is not None and marker_style != style):
             continue
         # "①" always starts an item; "2." only after a break or punctuation ("第2.5条" no).
-        starts_item = (
-            bool(match[3]) or match.start() == 0 or plain[match.start() - 1] in _BEFORE_MARKER
-        )
-        if value == expected and starts_item:
-            cuts.append((match.start(), match.end()))
+        start = match.start()
+        if circled or start == 0 or text[start - 1] in _BEFORE_MARKER:
+            cuts.append((start, match.end()))
             expected, style = expected + 1, marker_style
     if len(cuts) >= 2 or (cuts and cuts[0][0] == 0):
         items = []
         if cuts[0][0] > 0 and text[: cuts[0][0]].strip():
             items.append(text[: cuts[0][0]])  # a lead-in sentence before "1."
-        for i, (_start, end) in enumerate(cuts):
-            stop = cuts[i + 1][0] if i + 1 < len(cuts) else len(text)
-            items.append(text[end:stop])
+        stops = [start for start, _end in cuts[1:]] + [len(text)]
+        items.extend(text[end:stop] for (_start, end), stop in zip(cuts, stops, strict=True))
     else:
         items = text.splitlines()
-    return [item.strip(" \t\n；;，,") for item in items if item.strip(" \t\n；;，,")]
+    return [stripped for item in items if (stripped := item.strip(_ITEM_EDGES))]
+
+
+_ITEM_EDGES = " \t\n；;，,"
 
 
 # --- responsible units -------------------------------------------------------------------
@@ -185,9 +195,15 @@ def split_units(raw: str) -> Units:
 
     Without a mark the first unit named leads.
     """
-    text = (raw or "").strip()
+    lead, co = _units((raw or "").strip())
+    return Units(lead, list(co))
+
+
+# The same responsible units recur down a list: each distinct text is read once.
+@functools.lru_cache(maxsize=4096)
+def _units(text: str) -> tuple[str | None, tuple[str, ...]]:
     if not text:
-        return Units(None, [])
+        return None, ()
     lead_label = _LEAD_LABEL.search(text)
     co_label = _CO_LABEL.search(text)
     if lead_label or co_label:
@@ -204,13 +220,13 @@ def split_units(raw: str) -> Units:
             lead_part, co_part = text[: co_label.start()], text[co_label.end() :]
         leads, co = _split_names(lead_part), _split_names(co_part)
         # More than one 牵头单位: the first leads, the others work with it.
-        return Units(leads[0] if leads else None, leads[1:] + co)
+        return (leads[0] if leads else None), tuple(leads[1:] + co)
     names = _split_names(text)
     marked = [i for i, name in enumerate(names) if _LEAD_MARK.search(name)]
     names = [_LEAD_MARK.sub("", name).strip() for name in names]
     lead_index = marked[0] if marked else 0
     lead = names[lead_index]
-    return Units(lead, [n for i, n in enumerate(names) if i != lead_index and n])
+    return lead, tuple(n for i, n in enumerate(names) if i != lead_index and n)
 
 
 # --- categories from group headings -------------------------------------------------------

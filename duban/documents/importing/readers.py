@@ -10,20 +10,18 @@ paths inside an archive ("../../etc/passwd") are never used.
 import csv
 import datetime as dt
 import io
-import zipfile
 from dataclasses import dataclass, field
 
 import python_calamine
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from .. import zipguard
+
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # Limits for the zip container of an .xlsx: a real ledger is far below each.
-MAX_ENTRIES = 2000
-MAX_UNCOMPRESSED = 200 * 1024 * 1024
-MAX_RATIO = 200  # a part that shrinks more than 200:1 is a compression bomb, not a table
-RATIO_FLOOR = 1024 * 1024  # small parts (styles, empty sheets) may compress extremely well
+LIMITS = zipguard.Limits(max_entries=2000, max_uncompressed=200 * 1024 * 1024)
 EXTENSIONS = {"xlsx", "xls", "csv"}
 
 
@@ -107,59 +105,48 @@ def _check_ole(content: bytes) -> None:
 
 def _check_zip(content: bytes) -> None:
     try:
-        archive = zipfile.ZipFile(io.BytesIO(content))
-        entries = archive.infolist()
-    except (zipfile.BadZipFile, EOFError, ValueError):
-        raise _damaged() from None
-    if len(entries) > MAX_ENTRIES:
-        raise ImportRejected(_("The workbook has too many parts to be a list; it was not read."))
-    total = 0
-    names = set()
-    for entry in entries:
-        total += entry.file_size
-        names.add(entry.filename.lower())
-        if (
-            entry.file_size > RATIO_FLOOR
-            and entry.file_size > MAX_RATIO * max(entry.compress_size, 1)
-        ) or total > MAX_UNCOMPRESSED:
-            raise ImportRejected(
-                _("The workbook unpacks to far more data than a list holds; it was not read.")
-            )
-    if any(name.endswith("vbaproject.bin") for name in names):
-        raise ImportRejected(
-            _("The workbook contains macros; save the list without macros (.xlsx) and try again.")
-        )
-    if "xl/workbook.xml" not in names:
-        raise ImportRejected(_("This file is not an Excel workbook (.xlsx)."))
-    for entry in entries:
-        if not entry.filename.lower().endswith((".xml", ".rels")):
-            continue
-        try:
-            with archive.open(entry) as part:
-                prolog = part.read(4096)
-        except (zipfile.BadZipFile, EOFError, OSError, RuntimeError):
+        zipguard.check_package(content, "xl/workbook.xml", LIMITS)
+    except zipguard.PackageRefused as refused:
+        if refused.reason == zipguard.DAMAGED:
             raise _damaged() from None
-        # A DOCTYPE may only stand before the root element, so the first bytes tell.
-        # Office never writes one; entity declarations are the billion-laughs attack.
-        if (
-            b"<!DOCTYPE" in prolog
-            or b"<!ENTITY" in prolog
-            or "<!DOCTYPE".encode("utf-16-le") in prolog
-        ):
-            raise ImportRejected(
-                _(
+        raise ImportRejected(
+            {
+                zipguard.TOO_MANY_PARTS: _(
+                    "The workbook has too many parts to be a list; it was not read."
+                ),
+                zipguard.TOO_LARGE: _(
+                    "The workbook unpacks to far more data than a list holds; it was not read."
+                ),
+                zipguard.MACROS: _(
+                    "The workbook contains macros; save the list without macros (.xlsx) and try again."
+                ),
+                zipguard.NOT_THIS_KIND: _("This file is not an Excel workbook (.xlsx)."),
+                zipguard.ENTITIES: _(
                     "The workbook contains XML entity declarations, which Office never writes; "
                     "it was not read."
-                )
-            )
+                ),
+            }[refused.reason]
+        ) from None
+
+
+# Duban's export (and the usual defence against formula injection) writes "'=…" for a text
+# that starts like a formula; the apostrophe is not part of the text.
+NEUTRALISED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
+
+
+def plain_text(text: str) -> str:
+    """A text cell without the apostrophe that kept it from being read as a formula."""
+    text = text.strip()
+    return text[1:] if text.startswith(NEUTRALISED) else text
 
 
 def cell_text(value) -> str:
-    """A cell as the clerk sees it: 1 not 1.0, dates as YYYY-MM-DD."""
+    """A cell as the clerk sees it: 1 not 1.0, dates as YYYY-MM-DD, "'-5%" as -5%."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return value.strip()
+        text = value.strip()  # plain_text(), inlined: this runs for every cell of the file
+        return text[1:] if text[:1] == "'" and text.startswith(NEUTRALISED) else text
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
@@ -213,7 +200,9 @@ def _read_csv(content: bytes) -> Sheet:
     first_line = text[:4096].split("\n", 1)[0]
     dialect = csv.excel_tab if "\t" in first_line and "," not in first_line else csv.excel
     try:
-        rows = [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text), dialect)]
+        rows = [
+            [plain_text(cell) for cell in row] for row in csv.reader(io.StringIO(text), dialect)
+        ]
     except csv.Error:
         raise _damaged() from None
     return Sheet("CSV", rows, [])

@@ -135,6 +135,48 @@ def messy_workbook(lead_official: str = "lead_official", extra_rows=()) -> Workb
     return workbook
 
 
+# The merged ranges of the messy list, 1-based and inclusive like Excel shows them:
+# (first row, first column, last row, last column); None = the table's last column / the note row.
+MESSY_MERGES = [(1, 1, 1, None), (2, 1, 2, None), (4, 1, 4, None), (5, 1, 7, 1), (5, 2, 7, 2)]
+
+
+def messy_xls(lead_official: str = "lead_official") -> bytes:
+    """The messy list as an old binary .xls (BIFF8), with the same cells and merges.
+
+    Needs xlwt, a development dependency: only tests write .xls files.
+    """
+    import xlwt
+
+    workbook = xlwt.Workbook(encoding="utf-8")
+    sheet = workbook.add_sheet("整改清单")
+    width = len(MESSY_HEADER)
+    rows = [
+        ["湖州市贯彻落实第二轮中央生态环境保护督察反馈意见整改清单"],
+        ["（2026年6月）"],
+        *messy_rows(lead_official),
+        *NOTES,
+    ]
+    note_row = len(rows) - 1
+    merges = [(r0 - 1, c0 - 1, r1 - 1, (c1 or width) - 1) for r0, c0, r1, c1 in MESSY_MERGES] + [
+        (note_row - 1, 0, note_row - 1, width - 1)
+    ]
+    # xlwt refuses to write a cell twice: merged ranges are written once, by write_merge.
+    merged = {
+        (r, c) for r0, c0, r1, c1 in merges for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)
+    }
+    wrap = xlwt.easyxf("align: wrap on, vert centre")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value is not None and (r, c) not in merged:
+                sheet.write(r, c, value, wrap)
+    for r0, c0, r1, c1 in merges:
+        value = rows[r0][c0] if c0 < len(rows[r0]) else None
+        sheet.write_merge(r0, r1, c0, c1, "" if value is None else value, wrap)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
 def workbook_bytes(workbook: Workbook) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -335,11 +335,46 @@ def public_notice():
     return doc
 
 
+def circular():
+    """督查通报 (duban.escalation): the late units and their problems, once approved."""
+    doc = new_document()
+    title(doc, "{{ doc_title }}", size=22)
+    para(doc, "{{ number }}", align=WD_ALIGN_PARAGRAPH.CENTER)
+    para(doc, "{{ text }}")
+    heading(doc, "一、被通报单位")
+    list_table(
+        doc,
+        ["序号", "责任单位", "逾期问题数", "最长逾期天数"],
+        "u in units",
+        ["{{ u.number }}", "{{ u.name }}", "{{ u.count }}", "{{ u.max_days }}"],
+    )
+    heading(doc, "二、逾期问题清单")
+    list_table(
+        doc,
+        ["序号", "责任单位", "问题编号", "问题名称", "整改时限", "逾期天数", "通报原因"],
+        "p in problems",
+        [
+            "{{ p.number }}",
+            "{{ p.unit }}",
+            "{{ p.ledger_number }}",
+            "{{ p.title }}",
+            "{{ p.deadline }}",
+            "{{ p.days_overdue }}",
+            "{{ p.reason }}",
+        ],
+    )
+    para(doc, "{{ request }}")
+    para(doc, "{{ office_name }}", align=WD_ALIGN_PARAGRAPH.RIGHT)
+    para(doc, "{{ date }}", align=WD_ALIGN_PARAGRAPH.RIGHT)
+    return doc
+
+
 BUILDERS = {
     "closing_record.docx": closing_record,
     "supervision_notice.docx": supervision_notice,
     "progress_report.docx": progress_report,
     "public_notice.docx": public_notice,
+    "circular.docx": circular,
 }
 
 

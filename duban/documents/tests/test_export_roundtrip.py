@@ -5,10 +5,12 @@ import datetime as dt
 import io
 import json
 
+import openpyxl
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from duban.documents.importing.readers import plain_text
 from duban.ledger import actions
 from duban.ledger.models import Problem
 from duban.org.models import Unit, UnitKind
@@ -136,3 +138,55 @@ def test_it_reads_an_exported_ledger_back_as_the_same_problems(world, ledger, tm
         for p in Problem.objects.order_by("id")
     ]
     assert read == expected
+
+
+def test_it_reads_texts_that_start_like_formulas_back_exactly(world, tmp_path):
+    make(
+        world,
+        "1",
+        feedback="-5%：PM2.5年均浓度不降反升，未完成年度目标。",
+        measures=["=按月通报浓度变化", "-5%以上的乡镇约谈"],
+        deadline_by_date=True,
+        deadline=dt.date(2027, 6, 30),
+    )
+    make(
+        world,
+        "2",
+        feedback="=部分企业在线监测数据造假。",
+        measures=["-立案查处"],
+        deadline_immediate=True,
+    )
+    path = tmp_path / "整改台账.xlsx"
+    call_command(
+        "export_ledger",
+        "--inspection",
+        world.inspection.code,
+        "-o",
+        str(path),
+        stdout=io.StringIO(),
+    )
+    sheet = openpyxl.load_workbook(path).active
+    written = [cell.value for row in sheet.iter_rows() for cell in row if cell.value]
+    # The exported cells cannot start a formula ...
+    assert "'-5%：PM2.5年均浓度不降反升，未完成年度目标。" in written
+    assert "'=部分企业在线监测数据造假。" in written
+
+    result = import_dry_run(path)
+
+    # ... and the import takes the apostrophe off again.
+    assert result["errors"] == []
+    assert [(row["feedback"], row["measures"]) for row in result["rows"]] == [
+        (
+            "-5%：PM2.5年均浓度不降反升，未完成年度目标。",
+            ["=按月通报浓度变化", "-5%以上的乡镇约谈"],
+        ),
+        ("=部分企业在线监测数据造假。", ["-立案查处"]),
+    ]
+
+
+def test_it_takes_the_apostrophe_off_only_before_a_formula_sign():
+    assert plain_text("'=SUM(A1)") == "=SUM(A1)"
+    assert plain_text("'-5%") == "-5%"
+    assert plain_text("'+86") == "+86"
+    assert plain_text("'@所有人") == "@所有人"
+    assert plain_text("'两山'理念") == "'两山'理念"  # a quotation, not a neutralised cell

@@ -143,8 +143,9 @@ def test_it_computes_the_plan_due_date_from_the_feedback_date(world, huzhou_offi
     huzhou_office.post("/inspections/new/", _form(world))
     huzhou_office.post("/inspections/new/", _form(world, code="zj-45", plan_working_days="45"))
 
-    assert Inspection.objects.get(code="zj-provincial-3").plan_due_date == dt.date(2026, 7, 13)
-    assert Inspection.objects.get(code="zj-45").plan_due_date == dt.date(2026, 8, 3)
+    # Counted from 2 June 2026 in working days: the Dragon Boat Festival (19 June) is off.
+    assert Inspection.objects.get(code="zj-provincial-3").plan_due_date == dt.date(2026, 7, 14)
+    assert Inspection.objects.get(code="zj-45").plan_due_date == dt.date(2026, 8, 4)
 
 
 def test_it_keeps_a_plan_due_date_the_office_gives(world, huzhou_office):
@@ -163,7 +164,7 @@ def test_it_records_the_new_round_in_the_audit_log(world, huzhou_office):
     assert event.target_id == str(inspection.pk)
     assert event.before == {}
     assert event.after["target_region"] == "330000"
-    assert event.after["plan_due_date"] == "2026-07-13"
+    assert event.after["plan_due_date"] == "2026-07-14"
     assert event.after["acceptance_levels"] == ["county", "city", "province"]
 
 
@@ -177,7 +178,7 @@ def test_it_shows_the_new_round_with_its_settings(world, huzhou_office):
     assert "浙江省" in page
     assert "County initial check → City acceptance → Provincial acceptance" in page
     assert "整改报告、现场照片、监测报告" in page
-    assert "2026-07-13" in page
+    assert "2026-07-14" in page
     assert "/ledger/?inspection=zj-provincial-3" in page
 
 
@@ -503,7 +504,8 @@ def test_it_lists_rounds_with_the_problems_the_user_sees_by_state(
     world.problem(title="第一个问题")
     problem_in(world, "in_progress", title="第二个问题", ledger_number="第2号")
 
-    with django_assert_max_num_queries(8):
+    # Session, user, roles, the unread count in the navigation, then the list itself.
+    with django_assert_max_num_queries(9):
         page = huzhou_office.get("/inspections/").content.decode()
 
     assert world.inspection.name in page

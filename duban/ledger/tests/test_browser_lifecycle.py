@@ -17,6 +17,7 @@ from duban.inspections.models import Inspection
 from duban.ledger.models import Problem, PublicNotice, State
 from duban.ledger.tests.flow import jpeg_bytes, pdf_bytes
 from duban.org.models import Region, Unit
+from duban.testing import browser_log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,16 +32,10 @@ class Person:
     """One logged-in person with their own browser context."""
 
     def __init__(self, browser, base_url, username, viewport=None):
-        self.context = browser.new_context(
-            locale="zh-CN", viewport=viewport or {"width": 1280, "height": 900}
+        self.context, self.page = browser_log_in(
+            browser, base_url, username, DEMO_PASSWORD, viewport=viewport
         )
-        self.page = self.context.new_page()
         self.base = base_url
-        self.page.goto(f"{base_url}/accounts/login/")
-        self.page.fill("#id_username", username)
-        self.page.fill("#id_password", DEMO_PASSWORD)
-        self.page.locator("form button[type=submit], form input[type=submit]").first.click()
-        self.page.wait_for_url(re.compile(r".*/(ledger|accounts/profile)/.*"))
 
     def open(self, problem):
         self.page.goto(f"{self.base}/ledger/problems/{problem.pk}/")

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from duban.audit.models import AuditEvent
+from duban.core import workdays
 from duban.ledger import actions
 from duban.ledger.models import (
     AcceptanceReview,
@@ -184,12 +185,11 @@ def test_it_opens_a_notice_of_the_configured_working_days(world):
     problem = problem_in(world, State.PUBLIC_NOTICE)
     notice = actions.open_notice(problem)
 
-    days = notice.starts_on
-    working = 0
-    while days <= notice.ends_on:
-        working += days.weekday() < 5
-        days += dt.timedelta(days=1)
-    assert working == 7
+    # Counted on the working-day calendar: holidays are skipped, adjusted workdays count.
+    length = (notice.ends_on - notice.starts_on).days + 1
+    days = [notice.starts_on + dt.timedelta(days=n) for n in range(length)]
+    assert sum(workdays.is_working_day(day) for day in days) == 7
+    assert workdays.is_working_day(notice.ends_on)
 
 
 def test_it_returns_to_in_progress_on_an_objection_during_the_notice(world):

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from duban.core.http import form_methods, post_only
 from duban.ledger import actions
 from duban.ledger import forms as ledger_forms
 from duban.ledger.models import ExtensionStatus, Problem
@@ -149,7 +150,7 @@ PAGES = {
     ),
     "record_objection": ActionPage(
         ledger_forms.ObjectionForm,
-        lambda p, u, f: actions.record_objection(p, by=u, text=_c(f, "text")),
+        lambda p, u, f: f.perform(),
     ),
     "end_notice": ActionPage(ledger_forms.ConfirmForm, lambda p, u, f: actions.end_notice(p, by=u)),
 }
@@ -237,8 +238,8 @@ def problem_action(request, pk, action):
     if page is None:
         raise Http404(_("No such action."))
     problem = get_problem_for_user(request.user, pk)
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
+    if refusal := form_methods(request):
+        return refusal
     kwargs = {"problem": problem, "user": request.user}
     if request.method == "GET":
         form = page.form_class(**kwargs)
@@ -276,8 +277,8 @@ def problem_action(request, pk, action):
 def evidence_review(request, pk):
     """The unit head marks one evidence file as reviewed (审核)."""
     evidence = get_evidence_for_user(request.user, pk)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+    if refusal := post_only(request):
+        return refusal
     try:
         actions.review_evidence(evidence, by=request.user)
     except actions.ActionError as error:

@@ -3,12 +3,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404, HttpResponseNotAllowed
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from duban.core.http import form_methods, read_only
 from duban.inspections.models import ACCEPTANCE_LEVEL_CHOICES
 from duban.ledger import actions
 from duban.ledger.files import evidence_response
@@ -27,11 +28,6 @@ from duban.org.models import Role
 from duban.org.scope import acting_membership
 
 from .actions import available_actions, error_status
-
-
-def _read_only(request):
-    """405 for anything but GET, asked only after the scope check: out of scope stays 404."""
-    return None if request.method in ("GET", "HEAD") else HttpResponseNotAllowed(["GET"])
 
 
 def _refused(request, message, status, problem=None):
@@ -54,8 +50,8 @@ def problem_create(request):
 @login_required
 def problem_edit(request, pk):
     problem = get_problem_for_user(request.user, pk)
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
+    if refusal := form_methods(request):
+        return refusal
     try:
         actions.check(problem, "edit", request.user)
     except actions.ActionError as error:
@@ -138,7 +134,7 @@ def _applications(problem):
 @login_required
 def problem_detail(request, pk):
     problem = get_problem_for_user(request.user, pk)
-    if refusal := _read_only(request):
+    if refusal := read_only(request):
         return refusal
     user = request.user
     today = timezone.localdate()
@@ -193,7 +189,7 @@ def problem_detail(request, pk):
 @login_required
 def evidence_download(request, pk):
     evidence = get_evidence_for_user(request.user, pk)
-    if refusal := _read_only(request):
+    if refusal := read_only(request):
         return refusal
     response = evidence_response(evidence)
     if response is None:
@@ -204,7 +200,7 @@ def evidence_download(request, pk):
 @login_required
 def evidence_thumbnail(request, pk):
     evidence = get_evidence_for_user(request.user, pk)
-    if refusal := _read_only(request):
+    if refusal := read_only(request):
         return refusal
     if not evidence.is_image or not evidence.thumbnail:
         raise Http404(_("This file has no thumbnail."))

@@ -1,0 +1,29 @@
+"""Method checks that views ask only after their scope check.
+
+Django's `require_POST` answers 405 before the view runs, which would tell an outsider
+that an object exists where he should get 404. These return None when the method is
+allowed, else the 405 response, so a view calls them once the object is found:
+
+    problem = get_problem_for_user(request.user, pk)
+    if refusal := post_only(request):
+        return refusal
+"""
+
+from django.http import HttpResponseNotAllowed
+
+
+def read_only(request):
+    """None for GET and HEAD, else 405."""
+    return None if request.method in ("GET", "HEAD") else HttpResponseNotAllowed(["GET", "HEAD"])
+
+
+def post_only(request):
+    """None for POST, else 405."""
+    return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])
+
+
+def form_methods(request):
+    """None for GET, HEAD and POST (a page with a form), else 405."""
+    if request.method in ("GET", "HEAD", "POST"):
+        return None
+    return HttpResponseNotAllowed(["GET", "HEAD", "POST"])

@@ -1,0 +1,85 @@
+"""The ledger export under the list page's filters, now or as a background task (django-tasks).
+
+Up to DUBAN_EXPORT_BACKGROUND_ROWS problems the list page's "Export" answers with the file at
+once; above, it creates an ExportJob and `run_export.enqueue(job.pk)` writes the file in
+`duban db_worker` while the user watches a progress page. The filters are applied again in the
+task with the requesting user's scope, so the file holds what the list showed that user.
+"""
+
+import logging
+import tempfile
+
+from django.conf import settings
+from django.core.files import File
+from django.http import QueryDict
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django_tasks import task
+
+from duban.ledger.filters import ProblemFilterForm
+from duban.ledger.models import Problem
+
+from .exporting import default_title, write_ledger
+from .models import ExportJob
+
+logger = logging.getLogger(__name__)
+
+
+def background_rows() -> int:
+    """Exports of more problems than this run in the background (a setting)."""
+    return settings.DUBAN_EXPORT_BACKGROUND_ROWS
+
+
+def filtered(user, params):
+    """The list page's filter form and the problems it selects for `user` (None if invalid)."""
+    form = ProblemFilterForm(params, user=user)
+    if not form.is_valid():
+        return form, None
+    return form, form.apply(Problem.objects.visible_to(user))
+
+
+def _inspection_name(form, queryset) -> str | None:
+    """The inspection named in the title: the one filtered on, or the only one listed."""
+    if form.cleaned_data.get("inspection"):
+        return form.cleaned_data["inspection"].name
+    names = list(queryset.order_by().values_list("inspection__name", flat=True).distinct()[:2])
+    return names[0] if len(names) == 1 else None
+
+
+def write_filtered(user, form, queryset, out, progress=None) -> int:
+    return write_ledger(
+        queryset,
+        out,
+        title=default_title(_inspection_name(form, queryset)),
+        exported_by=user.display_name or user.username,
+        progress=progress,
+    )
+
+
+@task()
+def run_export(job_id: int) -> dict:
+    job = ExportJob.objects.select_related("requested_by").get(pk=job_id)
+    if not job.claim():
+        return job.result  # enqueued twice: the first run decides
+    user = job.requested_by
+    with translation.override(user.language):
+        form, queryset = filtered(user, QueryDict(job.query))
+        if queryset is None:  # the filters no longer read (e.g. a unit was removed)
+            error = _("Some filters could not be read: %(errors)s") % {"errors": form.error_text()}
+            job.finish(ExportJob.Status.FAILED, {"error": error})
+            return job.result
+        try:
+            with tempfile.TemporaryFile(suffix=".xlsx") as out:
+                count = write_filtered(
+                    user, form, queryset, out, progress=job.progress_counter(job.progress_total)
+                )
+                out.seek(0)
+                job.file.save("ledger.xlsx", File(out), save=False)
+            job.progress_done = job.progress_total = count
+            status, result = ExportJob.Status.DONE, {"count": count}
+        except Exception:
+            logger.exception("export job %s failed", job.pk)
+            message = _("The export stopped on an unexpected error; try again.")
+            status, result = ExportJob.Status.FAILED, {"error": message}
+    job.finish(status, result, "file")
+    return job.result

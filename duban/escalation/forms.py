@@ -1,0 +1,94 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from duban.ledger.models import Problem
+from duban.org.models import Role, Unit
+from duban.org.scope import memberships
+
+from .models import AccountabilityRecord, EscalationPolicy, Measure
+from .scope import notices_for
+
+
+class AnswerForm(forms.Form):
+    reasons = forms.CharField(
+        label=_("Reasons for the delay"), widget=forms.Textarea(attrs={"rows": 4})
+    )
+    catch_up_plan = forms.CharField(
+        label=_("Catch-up measures and timetable"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+
+
+class PolicyForm(forms.ModelForm):
+    class Meta:
+        model = EscalationPolicy
+        fields = [
+            "enabled",
+            "ack_working_days",
+            "answer_working_days",
+            "circular_after_days",
+            "repeat_notices",
+            "repeat_period_days",
+            "interview_after_days",
+            "circular_schedule",
+            "circular_day",
+        ]
+
+
+class InterviewForm(forms.Form):
+    planned_on = forms.DateField(
+        label=_("Planned date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    interviewers = forms.CharField(label=_("Who holds it"), max_length=200, required=False)
+    notes = forms.CharField(
+        label=_("Notes"), widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
+
+
+class DiscardForm(forms.Form):
+    note = forms.CharField(label=_("Why"), required=False, max_length=500)
+
+
+class RecordForm(forms.Form):
+    measure = forms.ChoiceField(label=_("Measure"), choices=Measure.choices)
+    unit = forms.ModelChoiceField(label=_("Unit"), queryset=Unit.objects.none(), required=False)
+    person_name = forms.CharField(label=_("Person"), max_length=100, required=False)
+    person_post = forms.CharField(label=_("Post"), max_length=200, required=False)
+    facts = forms.CharField(
+        label=_("Facts and grounds"), widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
+    decided_on = forms.DateField(
+        label=_("Decided on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    problems = forms.ModelMultipleChoiceField(
+        label=_("Problems"), queryset=Problem.objects.none(), required=False
+    )
+    notices = forms.ModelMultipleChoiceField(
+        label=_("Supervision notices"), queryset=None, required=False
+    )
+
+    def __init__(self, *args, user, record: AccountabilityRecord | None = None, **kwargs):
+        if record is not None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "measure": record.measure,
+                "unit": record.unit_id,
+                "person_name": record.person_name,
+                "person_post": record.person_post,
+                "facts": record.facts,
+                "decided_on": record.decided_on,
+                "problems": list(record.problems.values_list("pk", flat=True)),
+                "notices": list(record.notices.values_list("pk", flat=True)),
+            }
+        super().__init__(*args, **kwargs)
+        paths = sorted({m.unit.region.path for m in memberships(user) if m.role == Role.DISCIPLINE})
+        units = Unit.objects.none()
+        for path in paths:
+            units |= Unit.objects.filter(region__path__startswith=path)
+        self.fields["unit"].queryset = units.order_by("region__code", "name")
+        # Problems that went up the ladder, and those already linked: not the whole ledger.
+        linked = record.problems.values("pk") if record else Problem.objects.none().values("pk")
+        visible = Problem.objects.visible_to(user)
+        self.fields["problems"].queryset = visible.filter(
+            pk__in=notices_for(user).values("problems")
+        ) | visible.filter(pk__in=linked)
+        self.fields["notices"].queryset = notices_for(user)

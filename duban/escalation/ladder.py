@@ -1,0 +1,266 @@
+"""The sweep rules of the escalation ladder (registered through duban.supervision.rules).
+
+Every rung's key carries the problem's deadline, so an approved extension (a new
+deadline) re-arms the ladder, and a step found for a deadline that has since moved is
+not taken. Each step runs in its own transaction with its rung (take_once).
+"""
+
+import datetime as dt
+from collections import Counter, defaultdict
+
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from duban.inspections.models import Inspection
+from duban.ledger.models import OPEN_WORK_STATES, Problem
+from duban.org.models import Region
+from duban.supervision.models import Rung
+from duban.supervision.sweep import rule, take_once
+
+from . import actions
+from .models import (
+    CircularEntry,
+    CircularStatus,
+    EscalationPolicy,
+    ListingReason,
+    NoticeProblem,
+    Schedule,
+    SupervisionNotice,
+    policy_for,
+)
+
+CHUNK = 500
+
+
+class Policies(dict):
+    """Policies by inspection id, loaded once per rule run."""
+
+    def of(self, inspection):
+        if inspection.pk not in self:
+            self[inspection.pk] = policy_for(inspection)
+        return self[inspection.pk]
+
+
+def _taken(keys) -> set[str]:
+    keys, taken = list(keys), set()
+    for i in range(0, len(keys), CHUNK):
+        taken.update(Rung.objects.filter(key__in=keys[i : i + CHUNK]).values_list("key", flat=True))
+    return taken
+
+
+def notice_key(problem) -> str:
+    return f"escalation:notice:{problem.pk}:{problem.deadline}"
+
+
+@rule("escalation.notices")
+def issue_notices(now: dt.datetime) -> Counter:
+    """Rung 1: an overdue problem not yet noticed for its deadline → a notice to its unit."""
+    counts: Counter = Counter()
+    today = timezone.localdate(now)
+    disabled = EscalationPolicy.objects.filter(enabled=False).values("inspection_id")
+    # A notice item exists exactly when the rung was taken (same transaction): a cheap
+    # way to skip, in the query, problems already noticed for their current deadline.
+    noticed = NoticeProblem.objects.filter(problem=OuterRef("pk"), deadline=OuterRef("deadline"))
+    overdue = list(
+        Problem.objects.overdue(today)
+        .filter(lead_unit__isnull=False)
+        .exclude(inspection_id__in=disabled)
+        .exclude(Exists(noticed))
+        .select_related("inspection__target_region", "lead_unit__region")
+        .order_by("inspection_id", "lead_unit_id", "deadline", "id")
+    )
+    taken = _taken(notice_key(p) for p in overdue)
+    groups = defaultdict(list)
+    for problem in overdue:
+        if notice_key(problem) not in taken:
+            groups[(problem.inspection_id, problem.lead_unit_id)].append(problem)
+    policies = Policies()
+    for problems in groups.values():
+        inspection, unit = problems[0].inspection, problems[0].lead_unit
+        with transaction.atomic():
+            fresh = [
+                p
+                for p in problems
+                if take_once(
+                    notice_key(p),
+                    kind="escalation.notice",
+                    now=now,
+                    problem=p,
+                    unit=unit,
+                    inspection=inspection,
+                )
+            ]
+            if fresh:
+                actions.issue_notice(
+                    inspection, unit, fresh, policy=policies.of(inspection), now=now
+                )
+                counts["escalation.notice"] += 1
+    return counts
+
+
+def _still_overdue(prefix: str, today):
+    """Filters on a related problem: open, overdue, and the deadline has not moved."""
+    return {
+        f"{prefix}state__in": OPEN_WORK_STATES,
+        f"{prefix}deadline": F("deadline"),
+        "deadline__lt": today,
+    }
+
+
+@rule("escalation.listing")
+def list_late_units(now: dt.datetime) -> Counter:
+    """Rung 2: not acknowledged in time, still overdue, or repeatedly late → next circular."""
+    counts: Counter = Counter()
+    today = timezone.localdate(now)
+    already = CircularEntry.objects.filter(
+        problem_id=OuterRef("problem_id"), deadline=OuterRef("deadline")
+    )
+    items = list(
+        NoticeProblem.objects.filter(
+            notice__issued_at__lte=now, **_still_overdue("problem__", today)
+        )
+        .exclude(Exists(already))
+        .select_related("notice__unit", "notice__inspection", "problem__inspection")
+        .order_by("notice__issued_at", "id")
+    )
+    policies = Policies()
+    repeated: dict[tuple, bool] = {}
+    for item in items:
+        notice, problem = item.notice, item.problem
+        policy = policies.of(notice.inspection)
+        if not policy.enabled:
+            continue
+        group = (notice.inspection_id, notice.unit_id)
+        if group not in repeated:
+            since = now - dt.timedelta(days=policy.repeat_period_days)
+            repeated[group] = (
+                SupervisionNotice.objects.filter(
+                    inspection_id=group[0],
+                    unit_id=group[1],
+                    issued_at__gt=since,
+                    issued_at__lte=now,
+                ).count()
+                >= policy.repeat_notices
+            )
+        if notice.acknowledged_at is None and today > notice.ack_due:
+            reason = ListingReason.UNACKNOWLEDGED
+        elif now >= notice.issued_at + dt.timedelta(days=policy.circular_after_days):
+            reason = ListingReason.STILL_OVERDUE
+        elif repeated[group]:
+            reason = ListingReason.REPEATED
+        else:
+            continue
+        with transaction.atomic():
+            if take_once(
+                f"escalation:list:{problem.pk}:{item.deadline}",
+                kind="escalation.listing",
+                now=now,
+                problem=problem,
+                unit=notice.unit,
+                inspection=notice.inspection,
+                data={"reason": reason, "notice": notice.pk},
+            ):
+                actions.list_for_circular(
+                    problem, unit=notice.unit, notice=notice, reason=reason, now=now
+                )
+                counts["escalation.listing"] += 1
+    return counts
+
+
+def circular_period(policy, today: dt.date) -> tuple[str, dt.date]:
+    """The latest scheduled circular day on or before `today`, and its period's name."""
+    if policy.circular_schedule == Schedule.WEEKLY:
+        day = today - dt.timedelta(days=(today.isoweekday() - policy.circular_day) % 7)
+        year, week, _weekday = day.isocalendar()
+        return f"{year}-W{week:02d}", day
+    day = min(policy.circular_day, 28)
+    scheduled = today.replace(day=day)
+    if scheduled > today:
+        previous = today.replace(day=1) - dt.timedelta(days=1)
+        scheduled = previous.replace(day=day)
+    return f"{scheduled:%Y-%m}", scheduled
+
+
+@rule("escalation.circulars")
+def draw_up_circulars(now: dt.datetime) -> Counter:
+    """On the scheduled day, a draft circular naming what was listed before that day."""
+    counts: Counter = Counter()
+    today = timezone.localdate(now)
+    pending = CircularEntry.objects.filter(
+        circular__isnull=True, **_still_overdue("problem__", today)
+    )
+    groups = set(pending.values_list("inspection_id", "region_id").distinct())
+    if not groups:
+        return counts
+    inspections = Inspection.objects.in_bulk({i for i, _r in groups})
+    regions = Region.objects.in_bulk({r for _i, r in groups})
+    for inspection_id, region_id in sorted(groups):
+        inspection, region = inspections[inspection_id], regions[region_id]
+        policy = policy_for(inspection)
+        if not policy.enabled:
+            continue
+        period, scheduled = circular_period(policy, today)
+        start = timezone.make_aware(dt.datetime.combine(scheduled, dt.time.min))
+        with transaction.atomic():
+            entries = list(
+                pending.filter(inspection=inspection, region=region, listed_at__lt=start)
+                .select_for_update(of=("self",))
+                .order_by("unit__name", "deadline", "id")
+            )
+            if not entries:
+                continue
+            if take_once(
+                f"escalation:circular:{inspection.pk}:{region.pk}:{period}",
+                kind="escalation.circular",
+                now=now,
+                inspection=inspection,
+            ):
+                actions.draw_up_circular(inspection, region, entries, period=period, now=now)
+                counts["escalation.circular"] += 1
+    return counts
+
+
+@rule("escalation.referrals")
+def refer_still_late(now: dt.datetime) -> Counter:
+    """Rung 3: named in an issued circular and still overdue days later → 约谈 and 问责移送."""
+    counts: Counter = Counter()
+    today = timezone.localdate(now)
+    entries = list(
+        CircularEntry.objects.filter(
+            circular__status=CircularStatus.APPROVED,
+            circular__decided_at__lte=now,
+            **_still_overdue("problem__", today),
+        ).select_related("circular", "unit__region", "inspection", "problem")
+    )
+    policies = Policies()
+
+    def key(entry):
+        return f"escalation:interview:{entry.problem_id}:{entry.deadline}"
+
+    taken = _taken(key(e) for e in entries)
+    groups = defaultdict(list)
+    for entry in entries:
+        policy = policies.of(entry.inspection)
+        due = entry.circular.decided_at + dt.timedelta(days=policy.interview_after_days)
+        if policy.enabled and key(entry) not in taken and now >= due:
+            groups[(entry.inspection_id, entry.unit_id)].append(entry)
+    for group in groups.values():
+        inspection, unit = group[0].inspection, group[0].unit
+        with transaction.atomic():
+            fresh = [
+                e
+                for e in group
+                if take_once(
+                    key(e),
+                    kind="escalation.referral",
+                    now=now,
+                    problem=e.problem,
+                    unit=unit,
+                    inspection=inspection,
+                )
+            ]
+            if fresh:
+                actions.refer(inspection, unit, fresh, policy=policies.of(inspection), now=now)
+                counts["escalation.referral"] += 1
+    return counts

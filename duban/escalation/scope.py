@@ -1,0 +1,139 @@
+"""Who reads what in escalation; built on duban.org.scope's memberships.
+
+- Supervision notices: liaison and unit head of the unit (and units above it); office,
+  discipline and viewer of a region covering the unit's region.
+- Circulars: office, discipline and viewer whose region overlaps the circular's region (that
+  of the office circulating it); liaison and unit head read an issued circular that names
+  their unit. Only office staff at or above the circular's region approve or discard.
+- Interviews (约谈): read like the unit's notices; the office of the unit's region edits them.
+- Accountability records: the discipline role of a region covering the record's region.
+Out of scope is 404; in scope without the role to act is 403.
+"""
+
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+
+from duban.accounts.models import User
+from duban.org.models import UNIT_ROLES, Role
+from duban.org.scope import _any, memberships
+
+from .models import AccountabilityRecord, Circular, CircularStatus, Interview, SupervisionNotice
+
+READER_ROLES = {Role.OFFICE, Role.DISCIPLINE, Role.VIEWER}
+
+
+def _region_paths(user, roles) -> list[str]:
+    return sorted({m.unit.region.path for m in memberships(user) if m.role in roles})
+
+
+def _unit_paths(user) -> list[str]:
+    return sorted({m.unit.path for m in memberships(user) if m.role in UNIT_ROLES})
+
+
+def notice_scope_q(user) -> Q | None:
+    clauses = [Q(unit__region__path__startswith=p) for p in _region_paths(user, READER_ROLES)]
+    clauses += [Q(unit__path__startswith=p) for p in _unit_paths(user)]
+    return _any(clauses)
+
+
+def notices_for(user):
+    q = notice_scope_q(user)
+    qs = SupervisionNotice.objects.select_related("unit", "inspection")
+    return qs.none() if q is None else qs.filter(q)
+
+
+def get_notice_for_user(user, pk) -> SupervisionNotice:
+    return get_object_or_404(notices_for(user), pk=pk)
+
+
+def interviews_for(user):
+    """Interviews (约谈) are read by the same people as the unit's notices."""
+    q = notice_scope_q(user)
+    qs = Interview.objects.select_related("unit__region", "inspection", "circular")
+    return qs.none() if q is None else qs.filter(q)
+
+
+def get_interview_for_user(user, pk) -> Interview:
+    return get_object_or_404(interviews_for(user), pk=pk)
+
+
+def is_unit_member(user, unit, roles=UNIT_ROLES) -> bool:
+    return any(m.role in roles and m.unit_id == unit.pk for m in memberships(user))
+
+
+def _overlap(field: str, path: str) -> Q:
+    # The object lies in the user's region, or covers it (a city circular seen from a county).
+    prefixes = [path[:n] for n in range(2, len(path) + 1)]
+    return Q(**{f"{field}__startswith": path}) | Q(**{f"{field}__in": prefixes})
+
+
+def circular_scope_q(user) -> Q | None:
+    field = "region__path"
+    clauses = [_overlap(field, p) for p in _region_paths(user, READER_ROLES)]
+    for path in _unit_paths(user):
+        clauses.append(Q(status=CircularStatus.APPROVED, entries__unit__path__startswith=path))
+    return _any(clauses)
+
+
+def circulars_for(user):
+    q = circular_scope_q(user)
+    qs = Circular.objects.select_related("inspection", "region", "decided_by")
+    return qs.none() if q is None else qs.filter(q).distinct()
+
+
+def get_circular_for_user(user, pk) -> Circular:
+    return get_object_or_404(circulars_for(user), pk=pk)
+
+
+def is_office_over(user, region) -> bool:
+    return any(
+        m.role == Role.OFFICE and region.path.startswith(m.unit.region.path)
+        for m in memberships(user)
+    )
+
+
+def records_for(user):
+    paths = _region_paths(user, {Role.DISCIPLINE})
+    qs = AccountabilityRecord.objects.select_related("unit", "region")
+    q = _any([Q(region_path__startswith=p) for p in paths])
+    return qs.none() if q is None else qs.filter(q)
+
+
+def get_record_for_user(user, pk) -> AccountabilityRecord:
+    return get_object_or_404(records_for(user), pk=pk)
+
+
+def discipline_membership(user, region):
+    for m in memberships(user):
+        if m.role == Role.DISCIPLINE and region.path.startswith(m.unit.region.path):
+            return m
+    return None
+
+
+# --- recipients -------------------------------------------------------------------------
+
+
+def unit_contacts(unit) -> list[User]:
+    """The unit's liaisons and heads."""
+    return list(
+        User.objects.filter(
+            memberships__unit=unit, memberships__role__in=[Role.LIAISON, Role.UNIT_HEAD]
+        ).distinct()
+    )
+
+
+def _over(region, role) -> list[User]:
+    prefixes = [region.path[:n] for n in range(2, len(region.path) + 1)]
+    return list(
+        User.objects.filter(
+            memberships__role=role, memberships__unit__region__path__in=prefixes
+        ).distinct()
+    )
+
+
+def offices_over(region) -> list[User]:
+    return _over(region, Role.OFFICE)
+
+
+def discipline_over(region) -> list[User]:
+    return _over(region, Role.DISCIPLINE)

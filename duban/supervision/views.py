@@ -1,0 +1,40 @@
+"""The office's view of reporting cycles: which units are late with progress reports."""
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Min
+from django.shortcuts import render
+
+from duban.ledger.models import State
+from duban.org.models import Role, Unit
+from duban.org.scope import _outermost, memberships, under_any
+
+from .models import ReportGap
+
+
+def office_paths(user) -> list[str]:
+    return sorted(
+        _outermost({m.unit.region.path for m in memberships(user) if m.role == Role.OFFICE})
+    )
+
+
+@login_required
+def late_reports(request):
+    """Units with missing progress reports on problems still in progress, in the office's region."""
+    paths = office_paths(request.user)
+    if not paths:
+        return render(request, "supervision/refused.html", status=403)
+    rows = list(
+        ReportGap.objects.filter(reported_at__isnull=True, problem__state=State.IN_PROGRESS)
+        .filter(under_any("problem__region_path", paths))
+        .values("unit_id")
+        .annotate(problems=Count("problem_id", distinct=True), oldest=Min("due_on"))
+        .order_by("oldest", "unit_id")
+    )
+    units = Unit.objects.in_bulk([row["unit_id"] for row in rows])
+    for row in rows:
+        row["unit"] = units[row["unit_id"]]
+    return render(
+        request,
+        "supervision/late_reports.html",
+        {"rows": rows, "in_progress": State.IN_PROGRESS},
+    )
