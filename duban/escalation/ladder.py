@@ -110,24 +110,29 @@ def _still_overdue(prefix: str, today):
 
 @rule("escalation.listing")
 def list_late_units(now: dt.datetime) -> Counter:
-    """Rung 2: not acknowledged in time, still overdue, or repeatedly late → next circular."""
+    """Rung 2: not acknowledged in time, still overdue, or repeatedly late → next circular.
+
+    The reason belongs to the notice, so the notices with problems still to list are read
+    first (few), and a notice's problems only once it has a reason: a sweep with nothing
+    due reads no problem.
+    """
     counts: Counter = Counter()
     today = timezone.localdate(now)
     already = CircularEntry.objects.filter(
         problem_id=OuterRef("problem_id"), deadline=OuterRef("deadline")
     )
-    items = list(
-        NoticeProblem.objects.filter(
-            notice__issued_at__lte=now, **_still_overdue("problem__", today)
-        )
-        .exclude(Exists(already))
-        .select_related("notice__unit", "notice__inspection", "problem__inspection")
-        .order_by("notice__issued_at", "id")
+    unlisted = NoticeProblem.objects.filter(**_still_overdue("problem__", today)).exclude(
+        Exists(already)
+    )
+    notices = (
+        SupervisionNotice.objects.filter(issued_at__lte=now)
+        .filter(Exists(unlisted.filter(notice=OuterRef("pk"))))
+        .select_related("unit", "inspection")
+        .order_by("issued_at", "id")
     )
     policies = Policies()
     repeated: dict[tuple, bool] = {}
-    for item in items:
-        notice, problem = item.notice, item.problem
+    for notice in notices:
         policy = policies.of(notice.inspection)
         if not policy.enabled:
             continue
@@ -151,20 +156,23 @@ def list_late_units(now: dt.datetime) -> Counter:
             reason = ListingReason.REPEATED
         else:
             continue
-        with transaction.atomic():
-            if take_once(
-                f"escalation:list:{problem.pk}:{item.deadline}",
-                kind="escalation.listing",
-                now=now,
-                problem=problem,
-                unit=notice.unit,
-                inspection=notice.inspection,
-                data={"reason": reason, "notice": notice.pk},
-            ):
-                actions.list_for_circular(
-                    problem, unit=notice.unit, notice=notice, reason=reason, now=now
-                )
-                counts["escalation.listing"] += 1
+        items = unlisted.filter(notice=notice).select_related("problem__inspection").order_by("id")
+        for item in items:
+            problem = item.problem
+            with transaction.atomic():
+                if take_once(
+                    f"escalation:list:{problem.pk}:{item.deadline}",
+                    kind="escalation.listing",
+                    now=now,
+                    problem=problem,
+                    unit=notice.unit,
+                    inspection=notice.inspection,
+                    data={"reason": reason, "notice": notice.pk},
+                ):
+                    actions.list_for_circular(
+                        problem, unit=notice.unit, notice=notice, reason=reason, now=now
+                    )
+                    counts["escalation.listing"] += 1
     return counts
 
 

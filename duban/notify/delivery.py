@@ -94,6 +94,27 @@ def deliver_one(delivery_id: int, now: dt.datetime, *, fresh: bool = False) -> s
     return "sent"
 
 
+# A delivery still "sending" this long after its claim was cut off (the worker stopped
+# mid-send). Whether it reached the channel is unknown; it is marked failed, not sent again,
+# since sending twice is what the claim exists to prevent.
+STUCK_AFTER = dt.timedelta(minutes=15)
+
+
+def give_up_interrupted(now: dt.datetime) -> Counter:
+    """Mark deliveries stuck in "sending" as failed; counts per channel ("email_interrupted")."""
+    counts: Counter = Counter()
+    stuck = Delivery.objects.filter(status=Status.SENDING, claimed_at__lt=now - STUCK_AFTER)
+    for delivery_id, channel in stuck.values_list("id", "channel"):
+        changed = Delivery.objects.filter(pk=delivery_id, status=Status.SENDING).update(
+            status=Status.FAILED,
+            last_error="interrupted while sending; not sent again to avoid a duplicate",
+        )
+        if changed:
+            logger.warning("delivery %s (%s) was interrupted while sending", delivery_id, channel)
+            counts[f"{channel}_interrupted"] += 1
+    return counts
+
+
 def deliver_pending(now: dt.datetime) -> Counter:
     """Send every delivery due at `now`; counts per channel and outcome ("email_sent", …)."""
     due = Delivery.objects.filter(status=Status.PENDING, next_attempt_at__lte=now)

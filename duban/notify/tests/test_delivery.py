@@ -292,3 +292,25 @@ def test_it_keeps_robot_credentials_out_of_the_audit_log(world, channels):
     assert SECRET not in str(event.after) and "tok123456789" not in str(event.after)
     assert event.after["signed"] is True
     assert robot.masked_secret.endswith(SECRET[-4:]) and SECRET not in robot.masked_secret
+
+
+def test_it_gives_up_a_delivery_cut_off_while_sending_rather_than_send_it_twice(
+    world, channels
+):
+    with_email(world.liaison, "liaison@wuxing.example.gov.cn")
+    prefer(world.liaison, email=True)
+    notify([world.liaison], kind="k", key="cut", title="提醒", now=MONDAY_9)
+    delivery = Delivery.objects.get()
+    # A worker claimed it and stopped before it could record the outcome.
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.SENDING, attempts=1, claimed_at=MONDAY_9
+    )
+
+    assert deliver(MONDAY_9 + dt.timedelta(minutes=10)) == {}
+    assert deliver(MONDAY_9 + dt.timedelta(minutes=16)) == {"email_interrupted": 1}
+    assert deliver(MONDAY_9 + dt.timedelta(hours=2)) == {}
+
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.FAILED and "interrupted" in delivery.last_error
+    assert channels["smtp"].messages == []
+    assert Notification.objects.get(key="cut").read_at is None  # still in the inbox
