@@ -312,8 +312,9 @@ def approve_circular(circular: Circular, *, by) -> Circular:
         )
         if not updated:
             raise Conflict(_("This circular was already decided."))
-        seq = Sequence.next(f"circular:{now.year}")
-        number = f"督查通报〔{now.year}〕{seq}号"
+        year = timezone.localdate(now).year  # the office's year, not UTC's (1 January, 07:00)
+        seq = Sequence.next(f"circular:{year}")
+        number = f"督查通报〔{year}〕{seq}号"
         Circular.objects.filter(pk=circular.pk).update(number=number)
         circular.refresh_from_db()
         log.record(

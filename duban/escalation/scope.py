@@ -78,7 +78,9 @@ def circular_scope_q(user) -> Q | None:
 def circulars_for(user):
     q = circular_scope_q(user)
     qs = Circular.objects.select_related("inspection", "region", "decided_by")
-    return qs.none() if q is None else qs.filter(q).distinct()
+    # Through a subquery: a filter joined on the entries would make counts over the entries
+    # (the list's units and problems) count only the user's own unit's.
+    return qs.none() if q is None else qs.filter(pk__in=Circular.objects.filter(q).values("pk"))
 
 
 def get_circular_for_user(user, pk) -> Circular:

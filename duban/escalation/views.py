@@ -186,9 +186,10 @@ def circular_discard(request, pk):
     if refusal := post_only(request):
         return refusal
     form = DiscardForm(request.POST)
-    note = form.cleaned_data["note"] if form.is_valid() else ""
+    if not form.is_valid():  # the note is kept with the decision: never dropped silently
+        return _circular_page(request, circular, status=400, discard_form=form)
     try:
-        actions.discard_circular(circular, by=request.user, note=note)
+        actions.discard_circular(circular, by=request.user, note=form.cleaned_data["note"])
     except ActionError as error:
         circular.refresh_from_db()
         return _circular_page(
@@ -310,9 +311,14 @@ def record_list(request):
     )
 
 
-def _record_input(form, user) -> actions.RecordInput:
+def _record_input(form, user, record=None) -> actions.RecordInput:
     data = form.cleaned_data
-    region = next(m.unit.region for m in memberships(user) if m.role == Role.DISCIPLINE)
+    # A record without a unit stays in its region when edited: another inspector's region
+    # would move it out of the sight of the inspectors who made it.
+    if record is not None:
+        region = record.region
+    else:
+        region = next(m.unit.region for m in memberships(user) if m.role == Role.DISCIPLINE)
     return actions.RecordInput(
         region=region,
         measure=data["measure"],
@@ -362,7 +368,10 @@ def record_edit(request, pk):
     finish = "finish" in request.POST
     try:
         record = actions.update_record(
-            record, by=request.user, data=_record_input(form, request.user), finish=finish
+            record,
+            by=request.user,
+            data=_record_input(form, request.user, record),
+            finish=finish,
         )
     except ActionError as error:
         return _record_form_page(

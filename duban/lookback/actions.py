@@ -30,6 +30,8 @@ __all__ = ["ActionError", "InvalidInput", "NotAllowed", "WrongState", "Conflict"
 EVIDENCE_CATEGORY = "回头看"
 MAX_SEED_LENGTH = 64
 MAX_FINDINGS = 5000
+# A century: more is no look-back, and a date that far back overflows.
+MAX_MIN_AGE_DAYS = 36500
 
 
 def new_seed() -> str:
@@ -77,6 +79,10 @@ def _clean_inputs(seed, size, share, min_age_days, strata):
             raise InvalidInput(_("The share is a number above 0 and at most 1."), "share")
     if min_age_days is None or min_age_days < 0:
         raise InvalidInput(_("The minimum age is a number of days, 0 or more."), "min_age_days")
+    if min_age_days > MAX_MIN_AGE_DAYS:
+        raise InvalidInput(
+            _("The minimum age is at most %(n)d days.") % {"n": MAX_MIN_AGE_DAYS}, "min_age_days"
+        )
     # In a fixed order, whatever order they were given in: the stratum names depend on it.
     strata = [s for s in Stratum.values if s in set(strata or ())]
     return seed, size, share, strata

@@ -6,6 +6,7 @@ from duban.ledger.forms import FILE_ACCEPT, MultipleFileField, MultipleFileInput
 from duban.org.scope import inspection_scope_q
 
 from . import selectors
+from .actions import MAX_MIN_AGE_DAYS
 from .models import Outcome, Stratum
 
 
@@ -14,6 +15,7 @@ class DrawForm(forms.Form):
     min_age_days = forms.IntegerField(
         label=_("Closed at least this many days ago"),
         min_value=0,
+        max_value=MAX_MIN_AGE_DAYS,
         initial=180,
     )
     strata = forms.MultipleChoiceField(

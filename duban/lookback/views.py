@@ -4,6 +4,8 @@ Office staff read the draws of their region subtree; a drawn checker reads and r
 his own checks. Anything else is 404.
 """
 
+import shlex
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, F
@@ -85,18 +87,19 @@ def draw_create(request):
 
 
 def command_line(draw) -> str:
-    """The command that redoes `draw` from its seed."""
+    """The command that redoes `draw` from its seed, quoted for a shell (the seed and the
+    inspection code are typed by people: a quote in them must not end the argument)."""
     parts = [
         "duban lookback_draw",
-        f"--inspection {draw.inspection.code}",
-        f"--region {draw.region.code}",
+        f"--inspection {shlex.quote(draw.inspection.code)}",
+        f"--region {shlex.quote(draw.region.code)}",
         f"--as-of {draw.as_of:%Y-%m-%d}",
         f"--min-age-days {draw.min_age_days}",
     ]
     parts.append(f"--size {draw.size}" if draw.size is not None else f"--share {draw.share}")
     if draw.strata:
         parts.append(f"--strata {','.join(draw.strata)}")
-    parts.append(f"--seed '{draw.seed}'")
+    parts.append(f"--seed {shlex.quote(draw.seed)}")
     return " ".join(parts)
 
 

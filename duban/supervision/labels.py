@@ -11,6 +11,9 @@ def register():
             "supervision.remind.deadline": _("Reminder: the deadline is near"),
             "supervision.remind.milestone": _("Reminder: a milestone is near"),
             "supervision.report.missing": _("Progress report missing"),
+            "supervision.report.head_reminded": _(
+                "Progress report still missing: the unit head was reminded"
+            ),
             "notice.objection.received": _("Objection received, to be decided"),
             "notice.objection.upheld": _("Objection decided: upheld"),
             "notice.objection.dismissed": _("Objection decided: dismissed"),

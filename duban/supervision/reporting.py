@@ -134,7 +134,8 @@ def _flag_period(inspection: Inspection, key: str, period, now: dt.datetime) -> 
             notify(
                 contacts.get(unit_id, []),
                 kind="report_missing",
-                key=f"report-missing:{unit_id}:{period.due_on.isoformat()}",
+                # Per inspection: a unit leading problems of two rounds hears of each round's.
+                key=f"report-missing:{inspection.pk}:{unit_id}:{period.due_on.isoformat()}",
                 title=title,
                 body=body,
                 url=_ledger_url(unit_id),
@@ -151,19 +152,21 @@ def _remind_heads(inspection: Inspection, today: dt.date, now: dt.datetime) -> C
     counts: Counter = Counter()
     cutoff = today - dt.timedelta(days=inspection.report_head_after_days)
     groups = defaultdict(list)
-    for pk, unit_id, due_on in ReportGap.objects.filter(
+    for pk, problem_id, unit_id, due_on in ReportGap.objects.filter(
         inspection=inspection,
         reported_at__isnull=True,
         head_reminded_at__isnull=True,
         due_on__lte=cutoff,
         problem__state=State.IN_PROGRESS,
-    ).values_list("pk", "unit_id", "due_on"):
-        groups[(unit_id, due_on)].append(pk)
+    ).values_list("pk", "problem_id", "unit_id", "due_on"):
+        groups[(unit_id, due_on)].append((pk, problem_id))
     if not groups:
         return counts
     heads = members_by_unit((unit for unit, _due in groups), Role.UNIT_HEAD)
-    for (unit_id, due_on), gap_ids in sorted(groups.items()):
-        key = f"report-late-head:{unit_id}:{due_on.isoformat()}"
+    for (unit_id, due_on), gaps in sorted(groups.items()):
+        gap_ids = [pk for pk, _problem in gaps]
+        # Per inspection, like the gaps: another round's gaps of the unit have their own step.
+        key = f"report-late-head:{inspection.pk}:{unit_id}:{due_on.isoformat()}"
         with transaction.atomic():
             rung = take_once(
                 key,
@@ -177,6 +180,17 @@ def _remind_heads(inspection: Inspection, today: dt.date, now: dt.datetime) -> C
                 continue
             ReportGap.objects.filter(pk__in=gap_ids, head_reminded_at__isnull=True).update(
                 head_reminded_at=now
+            )
+            audit.record_many(
+                {
+                    "actor": None,
+                    "role": "system",
+                    "action": "supervision.report.head_reminded",
+                    "target": ("ledger.problem", problem_id),
+                    "after": {"due_on": due_on.isoformat()},
+                    "problem_id": problem_id,
+                }
+                for _pk, problem_id in gaps
             )
             with office_language():
                 title = ngettext(

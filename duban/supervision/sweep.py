@@ -7,9 +7,14 @@ If the rung's key was taken before — by an earlier sweep or by another sweeper
 running at the same time — `take_once` returns None and the rule does nothing for
 that item. A sweep run twice with the same `now` therefore does nothing the second
 time, and a sweep with nothing due writes nothing.
+
+A rule that fails is logged and counted as "<rule>.failed"; the rules after it still run
+(a broken robot webhook must not stop the deadline reminders). The steps it took before
+failing stay: each committed with its own transaction.
 """
 
 import datetime as dt
+import logging
 from collections import Counter
 from collections.abc import Callable
 
@@ -18,6 +23,7 @@ from django.db import IntegrityError, transaction
 from .models import Rung
 
 RULES: dict[str, Callable[[dt.datetime], Counter]] = {}
+log = logging.getLogger("duban.supervision")
 
 
 def rule(name: str):
@@ -55,5 +61,13 @@ def run_sweep(now: dt.datetime, *, only: list[str] | None = None) -> Counter:
     for name, function in RULES.items():
         if only and name not in only:
             continue
-        counts.update(function(now))
+        try:
+            counts.update(function(now))
+        except Exception:
+            log.exception("sweep rule %s as of %s failed", name, now.isoformat())
+            counts[f"{name}.failed"] += 1
     return counts
+
+
+def failed_rules(counts: Counter) -> list[str]:
+    return sorted(kind.removesuffix(".failed") for kind in counts if kind.endswith(".failed"))

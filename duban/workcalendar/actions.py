@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from duban.audit import log as audit
 from duban.core import workdays
 from duban.ledger.actions import ActionError, Conflict, InvalidInput, NotAllowed
-from duban.org.models import Role
-from duban.org.scope import roles_of
+from duban.org.models import Role, Unit, UnitKind
+from duban.org.scope import memberships, roles_of
 
 from .models import CalendarDay
 
@@ -25,14 +25,31 @@ MAX_NAME_LENGTH = CalendarDay._meta.get_field("name").max_length
 TARGET = "workcalendar.calendarday"
 
 
-def may_edit(user) -> bool:
-    """Office staff see and edit the calendar; nobody else does."""
+def may_see(user) -> bool:
+    """Office staff read the calendar their deadlines are counted on; nobody else does."""
     return Role.OFFICE in roles_of(user)
+
+
+def may_edit(user) -> bool:
+    """The calendar is one for the whole installation, so it is kept by the top office: the
+    office staff of a region with no rectification office above it. A county office reads
+    it but does not move the deadlines of the whole province."""
+    paths = {m.unit.region.path for m in memberships(user) if m.role == Role.OFFICE}
+    if not paths:
+        return False
+    offices = Unit.objects.filter(kind=UnitKind.OFFICE).values_list("region__path", flat=True)
+    office_paths = set(offices)
+    return any(
+        not any(path.startswith(other) and path != other for other in office_paths)
+        for path in paths
+    )
 
 
 def _check(user):
     if not may_edit(user):
-        raise NotAllowed(_("Only rectification office staff edit the working-day calendar."))
+        raise NotAllowed(
+            _("Only the top rectification office of this installation edits the calendar.")
+        )
 
 
 def _state(info: workdays.DayInfo) -> dict:

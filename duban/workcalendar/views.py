@@ -33,6 +33,19 @@ def _refused(request):
     )
 
 
+def _not_the_top_office(request):
+    return render(
+        request,
+        "refused.html",
+        {
+            "message": _(
+                "Only the top rectification office of this installation edits the calendar."
+            )
+        },
+        status=403,
+    )
+
+
 def _year(value) -> int:
     if value in (None, ""):
         return timezone.localdate().year
@@ -71,6 +84,7 @@ def _page(request, year, *, form=None, remove_error=None, status=200):
             "shipped_first": workdays.SHIPPED_FIRST_YEAR,
             "shipped_last": workdays.SHIPPED_LAST_YEAR,
             "form": form or DayForm(),
+            "can_edit": actions.may_edit(request.user),
             "remove_error": remove_error,
         },
         status=status,
@@ -83,13 +97,15 @@ def _to_year(day: dt.date):
 
 @login_required
 def year_page(request):
-    if not actions.may_edit(request.user):
+    if not actions.may_see(request.user):
         return _refused(request)
     if refusal := form_methods(request):
         return refusal
     year = _year(request.GET.get("year"))
     if request.method != "POST":
         return _page(request, year)
+    if not actions.may_edit(request.user):
+        return _not_the_top_office(request)
     form = DayForm(request.POST)
     if not form.is_valid():
         return _page(request, year, form=form, status=400)
@@ -115,8 +131,10 @@ def year_page(request):
 @login_required
 def remove_day(request):
     # The role is asked before the method: anyone but the office gets 403, whatever they send.
-    if not actions.may_edit(request.user):
+    if not actions.may_see(request.user):
         return _refused(request)
+    if not actions.may_edit(request.user):
+        return _not_the_top_office(request)
     if refusal := post_only(request):
         return refusal
     form = RemoveForm(request.POST)

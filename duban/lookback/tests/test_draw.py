@@ -128,6 +128,7 @@ def test_it_draws_by_unit_and_category_together(world):
         (["--size", "11"], "larger than"),
         ([], "size or a share"),
         (["--size", "1", "--strata", "colour"], "unit"),
+        (["--size", "1", "--min-age-days", "1000000000"], "at most 36500 days"),
     ],
 )
 def test_it_refuses_bad_input_with_a_clear_message(world, args, message):

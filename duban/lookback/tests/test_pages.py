@@ -68,6 +68,30 @@ def test_it_generates_and_shows_a_seed_when_none_is_given(world):
     assert draw.seed in office.get(reverse("lookback:draw_detail", args=[draw.pk])).content.decode()
 
 
+def test_it_refuses_a_minimum_age_beyond_any_date_with_a_clear_message(world):
+    world.office.language = "en"
+    world.office.save()
+    many_closed(world, 3)
+    response = post_draw(client_for(world.office), world, min_age_days=10**9)
+    assert response.status_code == 400
+    assert "less than or equal to 36500" in response.content.decode()
+    assert LookbackDraw.objects.count() == 0
+
+
+def test_it_quotes_the_seed_in_the_command_that_redoes_the_draw(world):
+    import shlex
+
+    from duban.lookback.views import command_line
+
+    many_closed(world, 3)
+    seed = "x'; rm -rf ~; echo '"
+    response = post_draw(client_for(world.office), world, seed=seed, size=1)
+    assert response.status_code == 302
+    command = command_line(LookbackDraw.objects.get())
+    words = shlex.split(command)
+    assert words[words.index("--seed") + 1] == seed and "rm" not in words
+
+
 def test_it_refuses_a_size_above_the_candidates_and_writes_nothing(world):
     world.office.language = "en"
     world.office.save()

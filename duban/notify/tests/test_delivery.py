@@ -294,9 +294,7 @@ def test_it_keeps_robot_credentials_out_of_the_audit_log(world, channels):
     assert robot.masked_secret.endswith(SECRET[-4:]) and SECRET not in robot.masked_secret
 
 
-def test_it_gives_up_a_delivery_cut_off_while_sending_rather_than_send_it_twice(
-    world, channels
-):
+def test_it_gives_up_a_delivery_cut_off_while_sending_rather_than_send_it_twice(world, channels):
     with_email(world.liaison, "liaison@wuxing.example.gov.cn")
     prefer(world.liaison, email=True)
     notify([world.liaison], kind="k", key="cut", title="提醒", now=MONDAY_9)

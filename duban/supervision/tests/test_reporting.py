@@ -153,3 +153,33 @@ def test_the_late_reports_page_is_for_office_staff_only(client, late_world, user
     client.force_login(User.objects.get(username=username))
 
     assert client.get(reverse("supervision:late_reports")).status_code == 403
+
+
+def test_a_unit_late_in_two_rounds_hears_of_each_and_its_head_of_both(world, weekly):
+    from duban.inspections.models import Inspection
+
+    first = in_progress_since_long_ago(world)
+    second = in_progress_since_long_ago(world, ledger_number="第2号")
+    provincial = Inspection.objects.create(
+        code="prov-test",
+        name="省级生态环境保护督察",
+        kind="provincial",
+        target_region=world.city.parent,
+        feedback_date=dt.date(2026, 6, 1),
+        report_cadence=ReportCadence.WEEKLY,
+        report_due_weekday=weekly.report_due_weekday,
+        report_head_after_days=weekly.report_head_after_days,
+    )
+    Problem.objects.filter(pk=second.pk).update(inspection=provincial)
+
+    sweep(today())
+    assert len(inbox(world.liaison, "report_missing")) == 2  # one per round, not one dropped
+
+    assert sweep(today() + 2 * DAY) == {"report_reminder_head": 2}
+    assert len(inbox(world.unit_head, "report_missing_head")) == 2
+    assert not ReportGap.objects.filter(head_reminded_at__isnull=True).exists()
+    for problem in (first, second):
+        assert AuditEvent.objects.filter(
+            problem_id=problem.pk, action="supervision.report.head_reminded", role="system"
+        ).exists()
+    assert sweep(today() + 3 * DAY) == {}

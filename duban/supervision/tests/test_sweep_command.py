@@ -5,7 +5,8 @@ import datetime as dt
 import io
 import json
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from duban.audit.models import AuditEvent
@@ -13,6 +14,7 @@ from duban.ledger import actions
 from duban.ledger.models import Problem, PublicNotice, State
 from duban.ledger.tests.flow import problem_in
 from duban.notify.models import Notification
+from duban.supervision import sweep as sweeping
 from duban.supervision.models import ReportGap, Rung
 
 from .support import RULES, at, today
@@ -75,3 +77,17 @@ def test_the_scheduler_sweeps_every_interval_until_stopped(world):
 
     lines = out.getvalue().splitlines()
     assert len(lines) == 2 and all(" sweep: " in line for line in lines)
+
+
+def test_a_failing_rule_is_reported_and_the_rules_after_it_still_run(world, monkeypatch):
+    def broken(now):
+        raise RuntimeError("the robot's server is down")
+
+    monkeypatch.setattr(sweeping, "RULES", {"broken": broken, **sweeping.RULES})
+    problem = world.problem(deadline=today() + 3 * DAY)
+
+    with pytest.raises(CommandError, match="rules failed.*broken"):
+        call_command("sweep", now=at(today()).isoformat(), only=["broken", "deadline_reminders"])
+
+    assert Rung.objects.filter(problem=problem, kind="deadline_reminder").count() == 1
+    assert sweeping.run_sweep(at(today()), only=["broken"]) == {"broken.failed": 1}

@@ -8,6 +8,8 @@ from django.urls import reverse
 
 from duban.audit.models import AuditEvent
 from duban.core.workdays import is_working_day
+from duban.ledger.tests.flow import member
+from duban.org.models import Role, Unit, UnitKind
 from duban.workcalendar.models import CalendarDay
 
 PAGE = reverse("workcalendar:year")
@@ -61,6 +63,24 @@ def test_it_refuses_everyone_but_the_office(world):
         assert client.post(REMOVE, {"date": "2026-10-01"}).status_code == 403, user
     assert CalendarDay.objects.count() == 0 and calendar_events() == []
     assert Client().get(PAGE).status_code == 302  # to the login page
+
+
+def test_a_county_office_reads_the_calendar_but_only_the_top_office_changes_it(world):
+    county_unit = Unit.objects.create(
+        name="吴兴区整改办", kind=UnitKind.OFFICE, region=world.wuxing
+    )
+    county = client_for(member("wx_office", county_unit, Role.OFFICE))
+
+    page = county.get(f"{PAGE}?year=2026")
+    assert page.status_code == 200 and "国庆节" in page.content.decode()
+    assert 'id="set-day"' not in page.content.decode()
+    assert set_day(county).status_code == 403
+    assert county.post(REMOVE, {"date": "2026-10-01"}).status_code == 403
+    assert CalendarDay.objects.count() == 0 and calendar_events() == []
+
+    city = client_for(world.office)
+    assert 'id="set-day"' in city.get(f"{PAGE}?year=2026").content.decode()
+    assert set_day(city).status_code == 302
 
 
 def test_the_office_sets_a_holiday_and_deadlines_move_with_it(world, office):

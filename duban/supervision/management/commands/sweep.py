@@ -6,7 +6,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from duban.supervision.sweep import RULES, run_sweep
+from duban.supervision.sweep import RULES, failed_rules, run_sweep
 
 
 def parse_now(value: str | None) -> dt.datetime:
@@ -39,9 +39,11 @@ class Command(BaseCommand):
         if options["json"]:
             document = {"now": now.isoformat(), "counts": dict(sorted(counts.items()))}
             self.stdout.write(json.dumps(document, ensure_ascii=False))
-            return
-        self.stdout.write(f"sweep as of {now.isoformat()}")
-        if not counts:
-            self.stdout.write("nothing was due")
-        for kind, count in sorted(counts.items()):
-            self.stdout.write(f"{kind}: {count}")
+        else:
+            self.stdout.write(f"sweep as of {now.isoformat()}")
+            if not counts:
+                self.stdout.write("nothing was due")
+            for kind, count in sorted(counts.items()):
+                self.stdout.write(f"{kind}: {count}")
+        if failed := failed_rules(counts):
+            raise CommandError(f"rules failed (see the log): {', '.join(failed)}")
