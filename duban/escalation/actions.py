@@ -84,7 +84,7 @@ def issue_notice(inspection, unit, problems, *, policy, now) -> SupervisionNotic
     url = reverse("escalation:notice_detail", args=[notice.pk])
     titles = "、".join(p.ledger_number or p.title for p in problems)
     notify(
-        scope.unit_contacts(unit) + scope.offices_over(unit.region),
+        scope.recipients(policy.notice_recipients, unit, problems),
         kind="supervision_notice",
         key=f"escalation:notice:{notice.pk}",
         title=_("Supervision notice %(number)s to %(unit)s")
@@ -190,8 +190,10 @@ def refer(inspection, unit, entries, *, policy, now) -> Interview:
                 after={"unit": unit.name, "planned_on": _date(interview.planned_on)},
                 problem_id=problem.pk,
             )
+    told = scope.recipients(policy.referral_recipients, unit, problems)
+    inspectors = {u.pk for u in scope.discipline_over(unit.region)}
     notify(
-        scope.discipline_over(unit.region),
+        [u for u in told if u.pk in inspectors],
         kind="referral",
         key=f"escalation:referral:{record.pk}",
         title=_("Referral for accountability: %(unit)s") % {"unit": unit},
@@ -199,7 +201,7 @@ def refer(inspection, unit, entries, *, policy, now) -> Interview:
         now=now,
     )
     notify(
-        scope.unit_contacts(unit) + scope.offices_over(unit.region),
+        [u for u in told if u.pk not in inspectors],
         kind="interview",
         key=f"escalation:interview:{interview.pk}",
         title=_("Interview (约谈) planned for %(unit)s on %(day)s")
@@ -406,6 +408,10 @@ def update_interview(interview: Interview, *, by, planned_on, interviewers: str,
 
 POLICY_FIELDS = (
     "enabled",
+    "use_circulars",
+    "use_referrals",
+    "notice_recipients",
+    "referral_recipients",
     "ack_working_days",
     "answer_working_days",
     "circular_after_days",

@@ -5,7 +5,7 @@ from duban.ledger.models import Problem
 from duban.org.models import Role, Unit
 from duban.org.scope import memberships
 
-from .models import AccountabilityRecord, EscalationPolicy, Measure
+from .models import AccountabilityRecord, EscalationPolicy, Measure, Recipient
 from .scope import notices_for
 
 
@@ -20,18 +20,33 @@ class AnswerForm(forms.Form):
 
 
 class PolicyForm(forms.ModelForm):
+    notice_recipients = forms.MultipleChoiceField(
+        label=_("Who hears of a supervision notice"),
+        choices=Recipient.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    referral_recipients = forms.MultipleChoiceField(
+        label=_("Who hears of an interview and referral"),
+        choices=Recipient.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
     class Meta:
         model = EscalationPolicy
         fields = [
             "enabled",
             "ack_working_days",
             "answer_working_days",
+            "notice_recipients",
+            "use_circulars",
             "circular_after_days",
             "repeat_notices",
             "repeat_period_days",
-            "interview_after_days",
             "circular_schedule",
             "circular_day",
+            "use_referrals",
+            "interview_after_days",
+            "referral_recipients",
         ]
 
 

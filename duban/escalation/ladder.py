@@ -134,7 +134,7 @@ def list_late_units(now: dt.datetime) -> Counter:
     repeated: dict[tuple, bool] = {}
     for notice in notices:
         policy = policies.of(notice.inspection)
-        if not policy.enabled:
+        if not (policy.enabled and policy.use_circulars):
             continue
         group = (notice.inspection_id, notice.unit_id)
         if group not in repeated:
@@ -251,7 +251,7 @@ def refer_still_late(now: dt.datetime) -> Counter:
     for entry in entries:
         policy = policies.of(entry.inspection)
         due = entry.circular.decided_at + dt.timedelta(days=policy.interview_after_days)
-        if policy.enabled and key(entry) not in taken and now >= due:
+        if policy.enabled and policy.use_referrals and key(entry) not in taken and now >= due:
             groups[(entry.inspection_id, entry.unit_id)].append(entry)
     for group in groups.values():
         inspection, unit = group[0].inspection, group[0].unit

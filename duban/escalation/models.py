@@ -19,6 +19,24 @@ class Schedule(models.TextChoices):
     WEEKLY = "weekly", _("Weekly")
 
 
+class Recipient(models.TextChoices):
+    """Who hears of a rung taken against a unit."""
+
+    LIAISON = "liaison", _("the unit's liaison")
+    UNIT_HEAD = "unit_head", _("the unit's head")
+    LEAD_OFFICIAL = "lead_official", _("the lead officials of its problems")
+    OFFICE = "office", _("the rectification office")
+    DISCIPLINE = "discipline", _("the discipline inspectors")
+
+
+def default_notice_recipients():
+    return [Recipient.LIAISON, Recipient.UNIT_HEAD, Recipient.OFFICE]
+
+
+def default_referral_recipients():
+    return [Recipient.LIAISON, Recipient.UNIT_HEAD, Recipient.OFFICE, Recipient.DISCIPLINE]
+
+
 class EscalationPolicy(models.Model):
     """The ladder of one inspection; an inspection without one uses the defaults below."""
 
@@ -43,6 +61,16 @@ class EscalationPolicy(models.Model):
     )
     interview_after_days = models.PositiveSmallIntegerField(
         _("days after a circular before an interview and referral"), default=15
+    )
+    use_circulars = models.BooleanField(_("name late units in circulars (督查通报)"), default=True)
+    use_referrals = models.BooleanField(
+        _("interview and refer units still late after a circular (约谈, 问责移送)"), default=True
+    )
+    notice_recipients = models.JSONField(
+        _("who hears of a supervision notice"), default=default_notice_recipients
+    )
+    referral_recipients = models.JSONField(
+        _("who hears of an interview and referral"), default=default_referral_recipients
     )
     circular_schedule = models.CharField(
         _("circulars are drawn up"),

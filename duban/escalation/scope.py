@@ -139,3 +139,25 @@ def offices_over(region) -> list[User]:
 
 def discipline_over(region) -> list[User]:
     return _over(region, Role.DISCIPLINE)
+
+
+def recipients(choices, unit, problems=()) -> list[User]:
+    """The people behind a policy's recipient choices, for a rung against `unit`."""
+    from .models import Recipient
+
+    people: dict[int, User] = {}
+    roles = {Recipient.LIAISON: Role.LIAISON, Recipient.UNIT_HEAD: Role.UNIT_HEAD}
+    unit_roles = [role for choice, role in roles.items() if choice in choices]
+    if unit_roles:
+        members = User.objects.filter(
+            memberships__unit=unit, memberships__role__in=unit_roles
+        ).distinct()
+        people.update((u.pk, u) for u in members)
+    if Recipient.LEAD_OFFICIAL in choices:
+        ids = {p.lead_official_id for p in problems if p.lead_official_id}
+        people.update((u.pk, u) for u in User.objects.filter(pk__in=ids))
+    if Recipient.OFFICE in choices:
+        people.update((u.pk, u) for u in offices_over(unit.region))
+    if Recipient.DISCIPLINE in choices:
+        people.update((u.pk, u) for u in discipline_over(unit.region))
+    return list(people.values())

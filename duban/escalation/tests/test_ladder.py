@@ -28,8 +28,10 @@ from duban.escalation.models import (
     SupervisionNotice,
 )
 from duban.ledger import actions as ledger
+from duban.ledger.tests.flow import member
 from duban.ledger.timeline import timeline
 from duban.notify.models import Notification
+from duban.org.models import Role, Unit, UnitKind
 from duban.supervision.models import Rung
 
 from .support import at, first_of_next_month, late_problem, sweep
@@ -389,9 +391,12 @@ def test_it_lets_only_the_office_over_the_target_region_edit_the_ladder(world):
             "interview_after_days": 20,
             "circular_schedule": "weekly",
             "circular_day": 9,
+            "notice_recipients": ["liaison", "office"],
+            "referral_recipients": ["discipline"],
         },
     )
     assert response.status_code == 400  # no ninth day of the week
+    assert "A weekly circular needs a day from 1 (Monday) to 7." in response.content.decode()
     assert not EscalationPolicy.objects.exists()
     assert client_for(world.viewer).get(url).status_code == 403
     assert client_for(world.outsider).get(url).status_code == 404
@@ -399,6 +404,57 @@ def test_it_lets_only_the_office_over_the_target_region_edit_the_ladder(world):
     assert (
         office.get(reverse("escalation:policy_edit", args=[world.inspection.pk])).status_code == 403
     )
+
+
+def test_it_tells_whom_the_office_chose_and_stops_at_the_rung_it_chose(world):
+    """The ladder's recipients and rungs are set on the inspection's page."""
+    problem = late_problem(world)
+    office = client_for(world.office)
+    url = reverse("escalation:policy_edit", args=[world.inspection.pk])
+    fields = {
+        "enabled": "on",
+        "ack_working_days": 2,
+        "answer_working_days": 5,
+        "notice_recipients": ["unit_head", "lead_official"],
+        "use_circulars": "on",
+        "circular_after_days": 10,
+        "repeat_notices": 3,
+        "repeat_period_days": 90,
+        "circular_schedule": "monthly",
+        "circular_day": 1,
+        "interview_after_days": 15,
+        "referral_recipients": ["discipline"],
+    }  # use_referrals unticked: the ladder stops at the circular
+    province = Unit.objects.create(
+        name="浙江省整改办", kind=UnitKind.OFFICE, region=world.city.parent
+    )
+    province_office = member("zj_office", province, Role.OFFICE)
+    assert client_for(province_office).post(url, fields).status_code == 302
+    policy = EscalationPolicy.objects.get()
+    assert policy.notice_recipients == ["unit_head", "lead_official"]
+    assert (policy.use_circulars, policy.use_referrals) == (True, False)
+
+    notice, circular = listed_and_drawn_up(world, problem)
+    told = set(
+        Notification.objects.filter(kind="supervision_notice").values_list(
+            "recipient__username", flat=True
+        )
+    )
+    assert told == {"unit_head", "lead_official"}
+    actions.approve_circular(circular, by=province_office)
+    circular.refresh_from_db()
+    assert sweep(circular.decided_at + dt.timedelta(days=30)) == {}
+    assert not Interview.objects.exists() and not AccountabilityRecord.objects.exists()
+    assert office.get(url).status_code == 403  # a city office does not set a province round
+
+
+def test_it_names_no_unit_in_a_circular_when_the_office_turned_circulars_off(world):
+    problem = late_problem(world)
+    EscalationPolicy.objects.create(inspection=world.inspection, use_circulars=False)
+    sweep(at(problem.deadline + dt.timedelta(days=1)))
+    notice = SupervisionNotice.objects.get()
+    assert sweep(at(notice.ack_due + dt.timedelta(days=20))) == {}
+    assert not CircularEntry.objects.exists()
 
 
 def test_it_lists_a_unit_noticed_repeatedly(world):
