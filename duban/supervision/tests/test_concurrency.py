@@ -57,5 +57,12 @@ def test_two_sweepers_take_each_step_once(world):
     assert Rung.objects.filter(kind="notice_closed").count() == 1
     assert ReportGap.objects.count() == 1
     assert Notification.objects.filter(kind="deadline_reminder").count() == 1
-    assert AuditEvent.objects.count() - audit_before == 3  # reminder, missing report, close
+    # Once each: the close, the reminder, the missing report and the head's reminder.
+    actions_taken = AuditEvent.objects.order_by("seq").values_list("action", flat=True)
+    assert sorted(actions_taken[audit_before:]) == [
+        "close",
+        "supervision.remind.deadline",
+        "supervision.report.head_reminded",
+        "supervision.report.missing",
+    ]
     assert log.verify().ok
