@@ -207,6 +207,8 @@ DUBAN_MAX_IMPORT_MB = env_int("DUBAN_MAX_IMPORT_MB", 20)
 DUBAN_DOCUMENT_TEMPLATES_DIR = env_str("DUBAN_DOCUMENT_TEMPLATES_DIR", "")
 # Ledger exports of more problems than this are written by the worker, with a progress page.
 DUBAN_EXPORT_BACKGROUND_ROWS = env_int("DUBAN_EXPORT_BACKGROUND_ROWS", 5000)
+# Their files are removed this many days after they were asked for.
+DUBAN_EXPORT_KEEP_DAYS = env_int("DUBAN_EXPORT_KEEP_DAYS", 7)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

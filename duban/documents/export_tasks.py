@@ -6,8 +6,10 @@ once; above, it creates an ExportJob and `run_export.enqueue(job.pk)` writes the
 task with the requesting user's scope, so the file holds what the list showed that user.
 """
 
+import datetime as dt
 import logging
 import tempfile
+from collections import Counter
 
 from django.conf import settings
 from django.core.files import File
@@ -18,6 +20,7 @@ from django_tasks import task
 
 from duban.ledger.filters import ProblemFilterForm
 from duban.ledger.models import Problem
+from duban.supervision.sweep import rule
 
 from .exporting import default_title, write_ledger
 from .models import ExportJob
@@ -83,3 +86,23 @@ def run_export(job_id: int) -> dict:
             status, result = ExportJob.Status.FAILED, {"error": message}
     job.finish(status, result, "file")
     return job.result
+
+
+@rule("export_cleanup")
+def remove_old_exports(now: dt.datetime) -> Counter:
+    """A written export is a copy of the ledger at one moment, with personal data in it; its
+    file is removed DUBAN_EXPORT_KEEP_DAYS after it was asked for (the ledger itself stays,
+    and exporting again gives today's copy)."""
+    counts: Counter = Counter()
+    cutoff = now - dt.timedelta(days=settings.DUBAN_EXPORT_KEEP_DAYS)
+    old = ExportJob.objects.filter(status=ExportJob.Status.DONE, created_at__lt=cutoff)
+    for job in old.only("pk", "file"):
+        taken = ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.DONE).update(
+            status=ExportJob.Status.REMOVED
+        )
+        if taken:  # another sweeper did not get there first
+            if job.file:
+                job.file.delete(save=False)
+            ExportJob.objects.filter(pk=job.pk).update(file="")
+            counts["export_removed"] += 1
+    return counts

@@ -44,7 +44,7 @@ class BackgroundJob(models.Model):
 
     @property
     def finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
+        return self.status not in (self.Status.QUEUED, self.Status.RUNNING)
 
     def claim(self) -> bool:
         """Move the queued job to running; False when another run has it (enqueued twice)."""
@@ -187,6 +187,7 @@ class ExportJob(BackgroundJob):
         RUNNING = "running", _("Running")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
+        REMOVED = "removed", _("Removed")
 
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="export_jobs"

@@ -7,6 +7,7 @@ is, and downloaded from there. An export job belongs to the user who asked: anyo
 
 import tempfile
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -67,7 +68,11 @@ def export_progress(request, pk):
     job = get_export_for_user(request.user, pk)
     if refusal := read_only(request):
         return refusal
-    context = {"job": job, "progress": job.current_progress()}
+    context = {
+        "job": job,
+        "progress": job.current_progress(),
+        "keep_days": settings.DUBAN_EXPORT_KEEP_DAYS,
+    }
     template = "documents/export_progress.html"
     if request.headers.get("HX-Request"):
         template = "documents/export_status.html"

@@ -1,15 +1,19 @@
 """A large ledger export from the list page runs in the background: a progress page, then a
 download, for the user who asked only. The command line shows a progress bar."""
 
+import datetime as dt
 import io
+import os
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from duban.documents import exporting
 from duban.documents.export_tasks import run_export
 from duban.documents.models import ExportJob
+from duban.supervision.sweep import run_sweep
 
 URL = "/documents/ledger.xlsx"
 
@@ -158,3 +162,25 @@ def test_it_reports_a_failed_export_and_runs_a_job_only_once(client, world, ledg
         {"count": 4},
         first_file,
     )
+
+
+def test_it_removes_an_exports_file_after_the_days_it_is_kept(client, world, ledger, settings):
+    settings.DUBAN_EXPORT_KEEP_DAYS = 7
+    client.force_login(world.office)
+    client.get(URL, {"q": "燃煤"})
+    job = ExportJob.objects.get()
+    path = job.file.path
+    later = job.created_at + dt.timedelta(days=6)
+    assert run_sweep(later, only=["export_cleanup"]) == {}
+    assert client.get(f"/documents/exports/{job.pk}/download/").status_code == 200
+
+    removed = run_sweep(job.created_at + dt.timedelta(days=7, minutes=1), only=["export_cleanup"])
+
+    assert removed == {"export_removed": 1}
+    job.refresh_from_db()
+    assert job.status == ExportJob.Status.REMOVED and not job.file
+    assert not os.path.exists(path)
+    assert client.get(f"/documents/exports/{job.pk}/download/").status_code == 404
+    page = client.get(f"/documents/exports/{job.pk}/").content.decode()
+    assert 'id="export-removed"' in page and "hx-get" not in page
+    assert run_sweep(timezone.now() + dt.timedelta(days=30), only=["export_cleanup"]) == {}
