@@ -95,7 +95,8 @@ def neutralise(text: str) -> str:
     text = ILLEGAL_CHARACTERS_RE.sub("", text)
     if len(text) > MAX_CELL_CHARS:
         text = text[: MAX_CELL_CHARS - 1] + "…"
-    if text.startswith(FORMULA_STARTS):
+    # "'=…" gets one too: the import takes one apostrophe off a run of them before = + - @ …
+    if text.lstrip("'").startswith(FORMULA_STARTS):
         return "'" + text
     return text
 

@@ -42,8 +42,7 @@ import docx
 import pypdf
 from django.utils.translation import gettext as _
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
-from docx.table import Table
-from pypdf.errors import PdfReadError
+from docx.table import Table, _Cell
 
 from . import zipguard
 
@@ -258,9 +257,9 @@ def _read_docx(data):
     # python-docx parses with resolve_entities=False; the prolog check above refuses DTDs anyway.
     try:
         document = docx.Document(io.BytesIO(data))
-    except Exception as error:  # python-docx raises many kinds on a damaged package
+        return list(_clean(_docx_lines(document, _WordNumbering(document))))
+    except Exception as error:  # python-docx raises many kinds on a damaged package or part
         raise FeedbackError(_("The Word document is damaged or truncated.")) from error
-    return list(_clean(_docx_lines(document, _WordNumbering(document))))
 
 
 def _docx_lines(container, numbering):
@@ -268,15 +267,12 @@ def _docx_lines(container, numbering):
     number Word shows for an auto-numbered paragraph in front of its text."""
     for block in container.iter_inner_content():
         if isinstance(block, Table):
-            # A merged cell shows up in every row and column it spans; read it once. The set keeps
-            # the elements alive, so lxml hands back the same objects for the same cells.
-            seen = set()
+            # Each w:tc once: a merged cell is one w:tc across its columns (and row.cells would
+            # repeat it as many times as its w:gridSpan says, two billion in a hostile file), and
+            # the w:tc that continue it downwards are empty.
             for row in block.rows:
-                for cell in row.cells:
-                    if cell._tc in seen:
-                        continue
-                    seen.add(cell._tc)
-                    yield from _docx_lines(cell, numbering)
+                for tc in row._tr.tc_lst:
+                    yield from _docx_lines(_Cell(tc, block), numbering)
         else:
             # An empty numbered paragraph still takes its number in Word; it just shows no text.
             label = numbering.label(block)
@@ -323,6 +319,10 @@ def _roman(n):
 
 def _format_number(n, fmt):
     """A counter in one of Word's number formats (w:numFmt); unknown formats as decimal digits."""
+    if (
+        not 0 <= n < 1000
+    ):  # as digits past what a report counts to, not 2**31 "a"s for a hostile start
+        return str(n)
     if fmt in (
         "chineseCounting",
         "chineseCountingThousand",
@@ -355,6 +355,14 @@ def _val(element, tag, default=None):
     return child.get(W + "val", default) if child is not None else default
 
 
+def _int(value, default: int) -> int:
+    """A number of the numbering part; one that is not a number counts as `default`."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
 @dataclass
 class _Level:
     start: int
@@ -382,8 +390,8 @@ class _WordNumbering:
         for abstract in root.iter(W + "abstractNum"):
             levels = {}
             for lvl in abstract.iter(W + "lvl"):
-                levels[int(lvl.get(W + "ilvl", "0"))] = _Level(
-                    start=int(_val(lvl, "start", "1") or 1),
+                levels[_int(lvl.get(W + "ilvl"), 0)] = _Level(
+                    start=_int(_val(lvl, "start"), 1),
                     fmt=_val(lvl, "numFmt", "decimal"),
                     text=_val(lvl, "lvlText", ""),
                 )
@@ -393,7 +401,7 @@ class _WordNumbering:
             for override in num.iter(W + "lvlOverride"):
                 start = _val(override, "startOverride")
                 if start is not None:
-                    overrides[int(override.get(W + "ilvl", "0"))] = int(start)
+                    overrides[_int(override.get(W + "ilvl"), 0)] = _int(start, 1)
             self.nums[num.get(W + "numId")] = (_val(num, "abstractNumId"), overrides)
 
     def _num_pr(self, paragraph):
@@ -402,13 +410,17 @@ class _WordNumbering:
         num_id = _val(own, "numId")
         level = _val(own, "ilvl")
         style = paragraph.style if num_id is None or level is None else None
-        while style is not None and (num_id is None or level is None):
+        seen = set()  # a style based on itself, directly or not, would loop for ever
+        while (
+            style is not None and (num_id is None or level is None) and style.style_id not in seen
+        ):
+            seen.add(style.style_id)
             ppr = style.element.find(W + "pPr")
             style_num = ppr.find(W + "numPr") if ppr is not None else None
             num_id = num_id if num_id is not None else _val(style_num, "numId")
             level = level if level is not None else _val(style_num, "ilvl")
             style = style.base_style
-        return num_id, int(level or 0)
+        return num_id, _int(level, 0)
 
     def label(self, paragraph):
         """The number Word shows before the paragraph ("二、", "（一）", "3."), or ""."""
@@ -496,7 +508,7 @@ def _read_pdf(data):
             lines.extend(_clean((page.extract_text() or "").splitlines()))
     except FeedbackError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError) as error:
+    except Exception as error:  # pypdf raises many kinds on a damaged file (limits, filters…)
         raise FeedbackError(_("The PDF is damaged or truncated.")) from error
     if not lines:
         raise FeedbackError(

@@ -37,9 +37,9 @@ def circular_document(circular) -> rendering.DocumentData:
         title = "督查通报"
         inspection = circular.inspection
         context = _common(title, office_name_for(circular.region), day)
-        units: dict[str, dict] = {}
+        units: dict[int, dict] = {}  # by id: two regions may each have a unit of the same name
         for entry in entries:
-            row = units.setdefault(entry.unit.name, {"name": entry.unit.name, "count": 0})
+            row = units.setdefault(entry.unit_id, {"name": entry.unit.name, "count": 0})
             row["count"] += 1
             row["max_days"] = max(row.get("max_days", 0), entry.days_overdue)
         context.update(

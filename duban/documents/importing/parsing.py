@@ -43,8 +43,8 @@ class Deadline:
     date: dt.date | None
 
 
-def _month_end(year: int, month: int) -> dt.date:
-    return dt.date(year, month, calendar.monthrange(year, month)[1])
+def _month_end(year: int, month: int, text: str) -> dt.date:
+    return _make_date(year, month, calendar.monthrange(year, month)[1], text)
 
 
 def _dates(text: str) -> list[dt.date]:
@@ -57,13 +57,13 @@ def _dates(text: str) -> list[dt.date]:
         if day:
             found.append(_make_date(year, int(month), int(day), text))
         elif month:
-            found.append(_month_end(year, _check_month(int(month), text)))
+            found.append(_month_end(year, _check_month(int(month), text), text))
         elif part == "上半年" or part == "年中":
-            found.append(dt.date(year, 6, 30))
+            found.append(_make_date(year, 6, 30, text))
         elif part and "季度" in part:
-            found.append(_month_end(year, _QUARTER[part.strip("第季度")]))
+            found.append(_month_end(year, _QUARTER[part.strip("第季度")], text))
         else:  # "2021年", "2020年底", "下半年": the end of the year
-            found.append(dt.date(year, 12, 31))
+            found.append(_make_date(year, 12, 31, text))
     return found
 
 
@@ -222,6 +222,8 @@ def _units(text: str) -> tuple[str | None, tuple[str, ...]]:
         # More than one 牵头单位: the first leads, the others work with it.
         return (leads[0] if leads else None), tuple(leads[1:] + co)
     names = _split_names(text)
+    if not names:  # only separators: "/" or "、" written for "none"
+        return None, ()
     marked = [i for i, name in enumerate(names) if _LEAD_MARK.search(name)]
     names = [_LEAD_MARK.sub("", name).strip() for name in names]
     lead_index = marked[0] if marked else 0

@@ -3,20 +3,20 @@
 A file is judged by its content, not its name: the name only decides that a
 .xlsm is refused and that text is read as CSV. Every check that bounds memory
 (upload size, archive entry count, uncompressed sizes, XML entity declarations)
-runs before a reader touches the file. Nothing is ever extracted to disk, so
-paths inside an archive ("../../etc/passwd") are never used.
+runs before a reader touches the file, and a workbook is read in a capped child
+process (duban.documents.workbook) that refuses grids no list reaches. Nothing is
+ever extracted to disk, so paths inside an archive ("../../etc/passwd") are never used.
 """
 
 import csv
-import datetime as dt
 import io
 from dataclasses import dataclass, field
 
-import python_calamine
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from .. import zipguard
+from .. import workbook, zipguard
+from ..workbook import MAX_CELLS, MAX_ROWS, without_neutralising
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -129,57 +129,49 @@ def _check_zip(content: bytes) -> None:
         ) from None
 
 
-# Duban's export (and the usual defence against formula injection) writes "'=…" for a text
-# that starts like a formula; the apostrophe is not part of the text.
-NEUTRALISED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
-
-
 def plain_text(text: str) -> str:
     """A text cell without the apostrophe that kept it from being read as a formula."""
-    text = text.strip()
-    return text[1:] if text.startswith(NEUTRALISED) else text
+    return without_neutralising(text.strip())
 
 
-def cell_text(value) -> str:
-    """A cell as the clerk sees it: 1 not 1.0, dates as YYYY-MM-DD, "'-5%" as -5%."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        text = value.strip()  # plain_text(), inlined: this runs for every cell of the file
-        return text[1:] if text[:1] == "'" and text.startswith(NEUTRALISED) else text
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value).strip()
+def _column_name(number: int) -> str:
+    """1 → A, 28 → AB, as Excel names columns (and past XFD, where a crafted file may reach)."""
+    name = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        name = chr(ord("A") + rest) + name
+    return name
 
 
 def _read_calamine(content: bytes) -> list[Sheet]:
-    try:
-        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(content))
-        sheets = []
-        for meta in workbook.sheets_metadata:
-            if meta.typ != python_calamine.SheetTypeEnum.WorkSheet:
-                continue
-            if meta.visible != python_calamine.SheetVisibleEnum.Visible:
-                continue
-            sheet = workbook.get_sheet_by_name(meta.name)
-            rows = [[cell_text(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
-            merges = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []]
-            sheets.append(Sheet(meta.name, rows, merges))
-    except python_calamine.PasswordError:
+    outcome = workbook.read(content)
+    refused = outcome.get("refused")
+    if refused == workbook.PASSWORD:
         raise ImportRejected(
             _("The workbook is password-protected; remove the password and import it again.")
-        ) from None
-    except (python_calamine.CalamineError, python_calamine.ZipError, python_calamine.XmlError):
-        raise _damaged() from None
-    except Exception:  # the Rust reader raises plain errors for some malformed files
-        raise _damaged() from None
-    return sheets
+        )
+    if refused == workbook.GRID:
+        raise ImportRejected(
+            _(
+                "Sheet %(sheet)s reaches down to row %(row)s and across to column %(column)s, "
+                "far beyond a list; delete what lies outside the table and import it again."
+            )
+            % {
+                "sheet": outcome["sheet"],
+                "row": outcome["row"],
+                "column": _column_name(outcome["column"]),
+            }
+        )
+    if refused == workbook.MEMORY:
+        raise ImportRejected(
+            _("The workbook unpacks to far more data than a list holds; it was not read.")
+        )
+    if refused is not None:
+        raise _damaged()
+    return [
+        Sheet(sheet["name"], sheet["rows"], [tuple(m) for m in sheet["merges"]])
+        for sheet in outcome["sheets"]
+    ]
 
 
 def decode_text(content: bytes) -> str:
@@ -199,10 +191,16 @@ def _read_csv(content: bytes) -> Sheet:
     # Excel writes commas; "Unicode text" exports use tabs.
     first_line = text[:4096].split("\n", 1)[0]
     dialect = csv.excel_tab if "\t" in first_line and "," not in first_line else csv.excel
+    rows, cells = [], 0
     try:
-        rows = [
-            [plain_text(cell) for cell in row] for row in csv.reader(io.StringIO(text), dialect)
-        ]
+        for row in csv.reader(io.StringIO(text), dialect):
+            cells += len(row) or 1  # an empty line costs a row too
+            if len(rows) == MAX_ROWS or cells > MAX_CELLS:
+                raise ImportRejected(
+                    _("The CSV file has far more cells than a list holds (at row %(row)d).")
+                    % {"row": len(rows) + 1}
+                )
+            rows.append([plain_text(cell) for cell in row])
     except csv.Error:
         raise _damaged() from None
     return Sheet("CSV", rows, [])

@@ -184,9 +184,42 @@ def test_it_reads_texts_that_start_like_formulas_back_exactly(world, tmp_path):
     ]
 
 
+def test_it_reads_texts_that_start_with_an_apostrophe_and_a_formula_sign_back_exactly(
+    world, tmp_path
+):
+    make(
+        world,
+        "1",
+        feedback="'=' 号之后的数据被篡改。",
+        measures=["'-5%'的乡镇约谈", "''+加强监管"],
+        deadline_by_date=True,
+        deadline=dt.date(2027, 6, 30),
+    )
+    path = tmp_path / "整改台账.xlsx"
+    call_command(
+        "export_ledger",
+        "--inspection",
+        world.inspection.code,
+        "-o",
+        str(path),
+        stdout=io.StringIO(),
+    )
+    sheet = openpyxl.load_workbook(path).active
+    written = [cell.value for row in sheet.iter_rows() for cell in row if cell.value]
+    assert "''=' 号之后的数据被篡改。" in written  # one apostrophe more, never a formula
+
+    result = import_dry_run(path)
+
+    assert result["errors"] == []
+    assert [(row["feedback"], row["measures"]) for row in result["rows"]] == [
+        ("'=' 号之后的数据被篡改。", ["'-5%'的乡镇约谈", "''+加强监管"])
+    ]
+
+
 def test_it_takes_the_apostrophe_off_only_before_a_formula_sign():
     assert plain_text("'=SUM(A1)") == "=SUM(A1)"
     assert plain_text("'-5%") == "-5%"
     assert plain_text("'+86") == "+86"
     assert plain_text("'@所有人") == "@所有人"
     assert plain_text("'两山'理念") == "'两山'理念"  # a quotation, not a neutralised cell
+    assert plain_text("''=SUM(A1)") == "'=SUM(A1)"  # a text that itself starts "'="

@@ -2,12 +2,19 @@
 numbering (the number is not in the text) and enumerations written as "第一，…；第二，…"."""
 
 import io
+import threading
 
 import docx
+import pytest
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls
 
-from duban.documents.feedback import _format_number, split_feedback, split_paragraphs
+from duban.documents.feedback import (
+    FeedbackError,
+    _format_number,
+    split_feedback,
+    split_paragraphs,
+)
 
 from .test_feedback import EXPECTED, REPORT
 
@@ -143,3 +150,102 @@ def test_it_writes_word_number_formats_as_word_shows_them():
     assert _format_number(2, "chineseLegalSimplified") == "贰"
     assert _format_number(4, "upperRoman") == "IV"
     assert _format_number(12, "decimalFullWidth") == "１２"
+
+
+# --- hostile or odd Word files: read, or refused with a message, but never a crash or a hang ------
+
+
+def within(seconds, function):
+    """function()'s value, or a failed test if it is still running after `seconds`."""
+    outcome = {}
+    worker = threading.Thread(target=lambda: outcome.update(value=function()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still running after {seconds} s"
+    return outcome["value"]
+
+
+def one_level_list(ilvl="0", start="1", fmt="decimal"):
+    """A report whose problem item is numbered by a list of one level, as written in the file."""
+    document = docx.Document()
+    numbering = document.part.numbering_part.element
+    first_num = numbering.find("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}num")
+    numbering.insert(
+        numbering.index(first_num),
+        parse_xml(
+            f'<w:abstractNum {nsdecls("w")} w:abstractNumId="90"><w:lvl w:ilvl="{ilvl}">'
+            f'<w:start w:val="{start}"/><w:numFmt w:val="{fmt}"/><w:lvlText w:val="%1."/>'
+            "</w:lvl></w:abstractNum>"
+        ),
+    )
+    numbering.append(parse_xml(REPORT_NUM))
+    document.add_paragraph("一、存在的主要问题")
+    numbered(document, "部分企业废气超标排放。", 0)
+    return saved(document)
+
+
+def test_it_counts_a_numbering_value_that_is_not_a_number_as_words_default():
+    for odd in ({"ilvl": "first"}, {"start": "one"}, {"start": "9" * 5000}):
+        candidates = split_feedback(one_level_list(**odd), "反馈意见.docx")
+
+        assert [(c.number, c.text) for c in candidates] == [("1", "部分企业废气超标排放。")]
+
+
+def test_it_writes_a_counter_beyond_any_report_as_digits():
+    assert _format_number(1000, "chineseCounting") == "1000"
+    assert _format_number(2**31 - 1, "lowerLetter") == "2147483647"
+    assert _format_number(2**31 - 1, "upperRoman") == "2147483647"
+    assert _format_number(-5, "ideographDigital") == "-5"
+    # Read in a report, such a counter is no item number: the text is a candidate all the same.
+    for start, fmt in (("1000", "chineseCounting"), ("2147483647", "lowerLetter")):
+        candidates = within(
+            5, lambda s=start, f=fmt: split_feedback(one_level_list(start=s, fmt=f))
+        )
+        assert [c.text for c in candidates] == [f"{int(start)}.部分企业废气超标排放。"]
+
+
+def test_it_reads_a_paragraph_whose_style_is_based_on_itself():
+    document = docx.Document()
+    document.styles.element.append(
+        parse_xml(
+            f'<w:style {nsdecls("w")} w:type="paragraph" w:styleId="Loop">'
+            '<w:name w:val="Loop"/><w:basedOn w:val="Loop"/></w:style>'
+        )
+    )
+    document.add_paragraph("一、存在的主要问题")
+    document.add_paragraph(
+        "部分企业废气超标排放。"
+    )._p.get_or_add_pPr().get_or_add_pStyle().val = "Loop"
+
+    candidates = within(5, lambda: split_feedback(saved(document), "反馈意见.docx"))
+
+    assert [c.text for c in candidates] == ["部分企业废气超标排放。"]
+
+
+def test_it_reads_a_table_cell_once_whatever_span_it_claims():
+    document = docx.Document()
+    document.add_paragraph("一、存在的主要问题")
+    table = document.add_table(rows=1, cols=2)
+    table.cell(0, 0).text = "1.部分企业废气超标排放。"
+    table.cell(0, 1).text = "2.河道黑臭反弹。"
+    table.cell(0, 0)._tc.get_or_add_tcPr().append(
+        parse_xml(f'<w:gridSpan {nsdecls("w")} w:val="2000000000"/>')
+    )
+
+    candidates = within(5, lambda: split_feedback(saved(document), "反馈意见.docx"))
+
+    assert [(c.number, c.text) for c in candidates] == [
+        ("1", "部分企业废气超标排放。"),
+        ("2", "河道黑臭反弹。"),
+    ]
+
+
+def test_it_refuses_a_document_whose_style_has_no_known_type_with_a_message():
+    document = docx.Document()
+    document.add_paragraph("一、存在的主要问题")
+    document.add_paragraph("部分企业废气超标排放。", style="List Number")
+    style = document.styles["List Number"].element
+    style.set("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}type", "1.5")
+
+    with pytest.raises(FeedbackError, match="该 Word 文档已损坏或不完整。"):
+        split_feedback(saved(document), "反馈意见.docx")

@@ -238,3 +238,17 @@ def test_the_upload_form_preselects_the_inspection_it_was_opened_from(office, wo
 
 def test_the_review_step_takes_only_posts(office, world):
     assert office.get(reverse("feedback:review")).status_code == 405
+
+
+def test_it_refuses_a_pdf_pypdf_cannot_decode_with_a_message(office, world):
+    from weasyprint import HTML
+
+    pdf = HTML(string="".join(f"<p>{line}</p>" for line in REPORT)).write_pdf()
+    # A stream compressed with a filter no reader knows (a damaged name, as a bad tool writes it).
+    odd = pdf.replace(b"/FlateDecode", b"/FlateDecodX", 1)
+
+    response = upload(office, world, odd, name="反馈意见.pdf")
+
+    assert response.status_code == 400
+    assert "The PDF is damaged or truncated." in response.content.decode()
+    assert not Problem.objects.exists()

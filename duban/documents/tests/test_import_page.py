@@ -212,3 +212,20 @@ def test_it_polls_the_progress_every_second_until_the_job_ends(world, office):
 
 def job_url(name, job) -> str:
     return reverse(f"documents:{name}", args=[job.pk])
+
+
+def test_it_locates_a_unit_written_as_a_slash_and_a_year_zero_instead_of_failing(world, office):
+    content = samples.simple_workbook(
+        [
+            [1, "城区餐饮油烟扰民问题突出。", "/", "排查", "2027年6月30日前"],
+            [2, "部分河道黑臭现象反弹。", "吴兴分局", "清淤", "0000年底前"],
+        ]
+    )
+
+    response = upload(office, world, content)
+
+    assert response.status_code == 302
+    page = office.get(response.url).content.decode()
+    assert "row 2，column 责任单位" in page and "No responsible unit is given." in page
+    assert "row 3，column 整改时限" in page and "is not a real date" in page
+    assert not Problem.objects.exists()

@@ -41,7 +41,10 @@ def test_it_reads_deadlines_as_offices_write_them(written, kinds, date):
     assert (deadline.kinds, deadline.date) == (kinds, date)
 
 
-@pytest.mark.parametrize("written", ["尽快", "", "2019年2月30日前", "2019年13月"])
+@pytest.mark.parametrize(
+    "written",
+    ["尽快", "", "2019年2月30日前", "2019年13月", "0000年底前", "0000年6月", "0000年上半年"],
+)
 def test_it_refuses_deadlines_it_cannot_read(written):
     with pytest.raises(CellError):
         parse_deadline(written)
@@ -80,6 +83,10 @@ def test_it_splits_numbered_measures_in_one_cell(cell, measures):
         ("市住建局、市生态环境局(牵头)", "市生态环境局", ["市住建局"]),
         ("吴兴区政府\n南浔区政府", "吴兴区政府", ["南浔区政府"]),
         ("", None, []),
+        # "None" as clerks write it: no unit, which the importer reports, rather than a crash.
+        ("/", None, []),
+        ("、", None, []),
+        ("等", None, []),
     ],
 )
 def test_it_reads_responsible_units_from_free_text(cell, lead, co):

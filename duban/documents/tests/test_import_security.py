@@ -166,3 +166,132 @@ def test_it_never_uses_paths_inside_the_archive(world, tmp_path, monkeypatch):
 
     assert result.ok and len(result.rows) == 11
     assert not (tmp_path / "evil.txt").exists() and not (tmp_path.parent / "evil.txt").exists()
+
+
+# --- grids the native reader would build in full ------------------------------------------------
+# python-calamine allocates every sheet as one dense grid and copies a shared string into every
+# cell that shows it; these files are a few kilobytes each. Before the reader ran in a capped child
+# process, the first one ended the whole test process ("memory allocation of 549755813888 bytes
+# failed").
+
+TOO_LARGE = "该工作簿解压后的数据量远超一份清单，已拒绝读取。"
+
+
+def messy_with(**cells) -> bytes:
+    workbook = samples.messy_workbook()
+    for ref, value in cells.items():
+        workbook.active[ref] = value
+    return samples.workbook_bytes(workbook)
+
+
+def test_it_refuses_a_tiny_workbook_with_one_cell_in_the_far_corner(world):
+    far = messy_with(XFD1048576="x")
+    assert len(far) < 20 * 1024
+
+    assert refused(world, far, "清单.xlsx") == TOO_LARGE
+
+
+def test_it_locates_a_stray_cell_far_below_the_table(world):
+    message = refused(world, messy_with(A1048576="x"), "清单.xlsx")
+
+    assert "整改清单" in message and "1048576" in message and "H" in message  # column H
+
+
+def test_it_refuses_a_merged_range_over_the_rest_of_the_sheet(world):
+    def merge_all(name, data):
+        if name != "xl/worksheets/sheet1.xml":
+            return data
+        return data.replace(b"<mergeCell ", b'<mergeCell ref="H10:XFD1048576"/><mergeCell ', 1)
+
+    message = refused(world, rebuilt(messy_bytes(), merge_all), "清单.xlsx")
+
+    assert "整改清单" in message and "1048576" in message and "XFD" in message
+
+
+def test_it_refuses_merged_ranges_laid_over_each_other_thousands_of_times(world):
+    """Excel never writes overlapping ranges; 20,000 of them would fill one table 20,000 times."""
+
+    def pile(name, data):
+        if name != "xl/worksheets/sheet1.xml":
+            return data
+        return data.replace(
+            b"<mergeCell ", b'<mergeCell ref="A5:H20"/>' * 20_000 + b"<mergeCell ", 1
+        )
+
+    assert refused(world, rebuilt(messy_bytes(), pile), "清单.xlsx") == TOO_LARGE
+
+
+def test_it_refuses_one_long_text_shown_in_thousands_of_cells(world):
+    """30,000 characters, once in the shared strings, shown in 3,000 cells: 90 million of them."""
+    long_text = "督察发现" * 7500
+    cells = "".join(f'<row r="{i}"><c r="A{i}" t="s"><v>0</v></c></row>' for i in range(1, 3001))
+    shared = (
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="3000" '
+        f'uniqueCount="1"><si><t>{long_text}</t></si></sst>'
+    ).encode()
+
+    def share(name, data):
+        if name == "xl/worksheets/sheet1.xml":
+            text = data.decode()
+            start, end = text.index("<sheetData>"), text.index("</sheetData>")
+            return (text[:start] + f"<sheetData>{cells}" + text[end:]).encode()
+        if name == "xl/_rels/workbook.xml.rels":
+            return data.replace(
+                b"</Relationships>",
+                b'<Relationship Id="rIdShared" Target="sharedStrings.xml" Type="http://schemas.'
+                b'openxmlformats.org/officeDocument/2006/relationships/sharedStrings"/>'
+                b"</Relationships>",
+            )
+        return data
+
+    bomb = rebuilt(messy_bytes(), share, extra=[("xl/sharedStrings.xml", shared)])
+    assert len(bomb) < 100 * 1024
+
+    assert refused(world, bomb, "清单.xlsx") == TOO_LARGE
+
+
+def test_it_refuses_an_xls_whose_cell_lies_beyond_the_last_column(world):
+    import struct
+
+    import xlwt
+
+    workbook = xlwt.Workbook()
+    sheet = workbook.add_sheet("整改清单")
+    sheet.write(0, 0, "序号")
+    marker = 12345.6789
+    sheet.write(5, 3, marker)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    content = bytearray(buffer.getvalue())
+    # The NUMBER record: row, column, format, value. An .xls has 256 columns; the record has room
+    # for 65,536, and the reader believes it.
+    at = content.index(struct.pack("<d", marker))
+    content[at - 6 : at - 2] = struct.pack("<HH", 65000, 65000)
+
+    assert refused(world, bytes(content), "清单.xls") == TOO_LARGE
+
+
+def test_it_refuses_a_csv_of_more_lines_than_a_list_has(world):
+    message = refused(world, b"\n" * 250_000, "清单.csv")
+
+    assert "CSV" in message and "200001" in message
+
+
+def test_it_ignores_a_merged_range_that_starts_outside_the_cells_read(world):
+    """Another range's filling must not bring it in: 10,001 rows × 16,384 columns."""
+
+    def merge_chain(name, data):
+        if name != "xl/worksheets/sheet1.xml":
+            return data
+        chain = b'<mergeCell ref="H10:H50000"/><mergeCell ref="A40000:XFD50000"/><mergeCell '
+        return data.replace(b"<mergeCell ", chain, 1)
+
+    tracemalloc.start()
+    try:
+        result = import_file(rebuilt(messy_bytes(), merge_chain), "清单.xlsx", dry_run=True)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert result.ok and len(result.rows) == 11
+    assert peak < MEMORY_LIMIT

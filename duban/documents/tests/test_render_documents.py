@@ -186,3 +186,43 @@ def test_text_with_markup_characters_stays_text(world):
 
     assert "A&B <河道> 整治" in docx_text(content)
     Document(io.BytesIO(content))  # still a valid document
+
+
+def test_it_names_each_unit_of_a_circular_even_when_two_regions_name_theirs_alike(world):
+    from django.utils import timezone
+
+    from duban.escalation.documents import circular_document
+    from duban.escalation.models import Circular, CircularEntry, ListingReason
+    from duban.org.models import Unit, UnitKind
+
+    now = timezone.now()
+    circular = Circular.objects.create(
+        inspection=world.inspection, region=world.city, period="2026-10", generated_at=now
+    )
+    for region, days in ((world.wuxing, 30), (world.nanxun, 12)):
+        unit = Unit.objects.create(name="住房和城乡建设局", kind=UnitKind.DEPARTMENT, region=region)
+        problem = world.problem(lead_unit=unit, deadline=TODAY - dt.timedelta(days=days))
+        CircularEntry.objects.create(
+            inspection=world.inspection,
+            circular=circular,
+            region=region,
+            unit=unit,
+            problem=problem,
+            deadline=problem.deadline,
+            reason=ListingReason.STILL_OVERDUE,
+            listed_at=now,
+            days_overdue=days,
+        )
+
+    data = circular_document(circular)
+
+    assert [(u["name"], u["count"], u["max_days"]) for u in data.context["units"]] == [
+        ("住房和城乡建设局", 1, 30),
+        ("住房和城乡建设局", 1, 12),
+    ]
+    assert "以下2个单位牵头的2个问题" in data.context["text"]
+    rows = docx_table_rows(rendering.render(data, "docx"))
+    assert [row[1] for row in rows if row[0] in ("1", "2") and len(row) == 4] == [
+        "住房和城乡建设局",
+        "住房和城乡建设局",
+    ]
