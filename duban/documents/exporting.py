@@ -47,6 +47,8 @@ from duban.ledger.models import (
 )
 from duban.ledger.pace import Pace
 
+from .rendering.context import DOCUMENT_LANGUAGE
+
 CHUNK_SIZE = 2000
 # Excel refuses longer cells; a ledger cell never needs more.
 MAX_CELL_CHARS = 32_000
@@ -319,9 +321,10 @@ def _style_arrays(ws) -> dict:
 
 
 def default_title(inspection_name: str | None) -> str:
-    if inspection_name:
-        return _("%(inspection)s rectification ledger") % {"inspection": inspection_name}
-    return pgettext("export title", "Rectification ledger")
+    with translation.override(DOCUMENT_LANGUAGE):
+        if inspection_name:
+            return _("%(inspection)s rectification ledger") % {"inspection": inspection_name}
+        return pgettext("export title", "Rectification ledger")
 
 
 def write_ledger(
@@ -336,7 +339,22 @@ def write_ledger(
     """Write the ledger of `queryset` (already scoped and filtered) to `out`; return the row count.
 
     `out` is a path or a binary file object; `progress(n)` is called as rows are written.
+    The ledger is an official document in the standard Chinese layout, like the Word and PDF
+    documents, whatever the user's language: it is what offices hand on, and what the
+    importer reads again.
     """
+    with translation.override(DOCUMENT_LANGUAGE):
+        return _write_ledger(
+            queryset,
+            out,
+            title=title,
+            exported_by=exported_by,
+            progress=progress,
+            chunk_size=chunk_size,
+        )
+
+
+def _write_ledger(queryset, out, *, title, exported_by, progress, chunk_size) -> int:
     wb = Workbook(write_only=True)
     for style in _named_styles():
         wb.add_named_style(style)

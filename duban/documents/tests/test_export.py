@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 
 from duban.audit.log import chain_head
 from duban.documents import exporting
+from duban.documents.importing.importer import import_file
 from duban.ledger import actions
 from duban.ledger.models import Problem, State
 from duban.ledger.tests import flow
@@ -263,12 +264,16 @@ def test_it_exports_an_inspection_from_the_command_line(world, boiler, tmp_path)
     assert [row[0] for row in data_rows(path.read_bytes())] == ["第1号"]
 
 
-def test_it_writes_the_header_in_the_users_language(client, world, boiler):
+def test_it_writes_the_chinese_ledger_for_a_user_who_reads_english(client, world, boiler):
+    # The ledger is the official layout offices hand on and import again, like the documents.
     world.office.language = "en"
     world.office.save(update_fields=["language"])
-    rows = sheet_rows(download(client, world.office))
-    assert rows[2][:3] == ["No.", "Problem found", "Responsible units"]
-    assert rows[3][6] == "Immediately, by June 30, 2027"
+    content = download(client, world.office)
+    rows = sheet_rows(content)
+    assert rows[2][:3] == ["序号", "反馈问题", "责任单位"]
+    assert rows[3][6].startswith("立行立改")
+    again = import_file(content, "台账.xlsx", dry_run=True)
+    assert again.ok and [r.number for r in again.rows] == [rows[3][0]]
 
 
 def test_it_links_the_list_page_to_the_export_with_the_filters_in_use(client, world, boiler):
