@@ -86,6 +86,8 @@ def export_download(request, pk):
         return refusal
     if job.status != ExportJob.Status.DONE or not job.file:
         raise Http404(_("The export is not ready."))
-    return FileResponse(
-        job.file.open("rb"), as_attachment=True, filename=job.filename, content_type=XLSX
-    )
+    try:
+        stream = job.file.open("rb")
+    except FileNotFoundError:  # removed by the cleanup sweep a moment ago
+        raise Http404(_("The export is not ready.")) from None
+    return FileResponse(stream, as_attachment=True, filename=job.filename, content_type=XLSX)

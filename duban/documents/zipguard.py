@@ -11,6 +11,7 @@ It raises PackageRefused with a reason; each caller words the message for its ow
 """
 
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 
@@ -68,11 +69,36 @@ def _check(archive: zipfile.ZipFile, required_part: str, limits: Limits) -> None
         if not entry.filename.lower().endswith((".xml", ".rels")):
             continue
         with archive.open(entry) as part:
-            prolog = part.read(PROLOG_BYTES)
-        # A DOCTYPE may only stand before the root element, so the first bytes tell.
-        if (
-            b"<!DOCTYPE" in prolog
-            or b"<!ENTITY" in prolog
-            or "<!DOCTYPE".encode("utf-16-le") in prolog
-        ):
-            raise PackageRefused(ENTITIES)
+            if _declares_doctype(part):
+                raise PackageRefused(ENTITIES)
+
+
+# What may stand before the root element besides a DOCTYPE: the XML declaration, processing
+# instructions, comments and white space.
+_PROLOG_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.S)
+_UTF16_DOCTYPE = (b"<\x00!\x00D\x00O\x00C\x00", b"\x00<\x00!\x00D\x00O\x00C")
+
+
+def _declares_doctype(part) -> bool:
+    """Whether the part has a DOCTYPE (where entities are declared) before its root element.
+
+    A DOCTYPE may only stand in the prolog, but the prolog may be long (comments), so the
+    part is read until its root element starts, not just its first bytes.
+    """
+    buffer = b""
+    while True:
+        chunk = part.read(PROLOG_BYTES)
+        if not buffer and any(mark in chunk for mark in _UTF16_DOCTYPE):
+            return True  # Office writes UTF-8; a UTF-16 part with a DOCTYPE is refused outright
+        buffer = (buffer + chunk).removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark
+        position = 0
+        while (item := _PROLOG_ITEM.match(buffer, position)) and item.end() > position:
+            position = item.end()
+        rest = buffer[position:].lstrip()
+        if rest.startswith((b"<!DOCTYPE", b"<!ENTITY")):
+            return True
+        if rest[:1] == b"<" and rest[1:2] not in (b"", b"?", b"!"):
+            return False  # the root element: the prolog is over
+        if not chunk:
+            return False  # the part ended (or is not XML): nothing was declared
+        buffer = buffer[position:]  # an item not yet complete: read on

@@ -184,3 +184,12 @@ def test_it_removes_an_exports_file_after_the_days_it_is_kept(client, world, led
     page = client.get(f"/documents/exports/{job.pk}/").content.decode()
     assert 'id="export-removed"' in page and "hx-get" not in page
     assert run_sweep(timezone.now() + dt.timedelta(days=30), only=["export_cleanup"]) == {}
+
+
+def test_it_answers_not_found_when_the_file_went_missing_under_it(client, world, ledger):
+    client.force_login(world.office)
+    client.get(URL, {"q": "燃煤"})
+    job = ExportJob.objects.get()
+    os.remove(job.file.path)  # as the cleanup sweep on another machine would, a moment ago
+
+    assert client.get(f"/documents/exports/{job.pk}/download/").status_code == 404

@@ -72,6 +72,25 @@ def test_it_refuses_a_billion_laughs_workbook(world):
     assert message == "该工作簿含有 Office 从不写入的 XML 实体声明，已拒绝读取。"
 
 
+@pytest.mark.parametrize(
+    "before",
+    ["<!--" + "注释" * 4000 + "-->", "\ufeff", "<?pi x?>\n<!-- a -->\n" * 300],
+    ids=["long comment", "byte order mark", "many prolog items"],
+)
+def test_it_finds_an_entity_declaration_behind_a_long_prolog(world, before):
+    def laugh(name, data):
+        if name != "xl/worksheets/sheet1.xml":
+            return data
+        text = data.decode()
+        body = text[text.index("<worksheet") :].replace("<v>1</v>", "<v>&lol9;</v>", 1)
+        declaration, doctype = BILLION_LAUGHS.split("?>", 1)
+        return (before + declaration + "?>" + doctype + body).encode()
+
+    message = refused(world, rebuilt(messy_bytes(), laugh), "清单.xlsx")
+
+    assert message == "该工作簿含有 Office 从不写入的 XML 实体声明，已拒绝读取。"
+
+
 def test_openpyxl_itself_refuses_entity_expansion():
     """Our own check runs first, but the library underneath is guarded too (defusedxml)."""
     from openpyxl import load_workbook
