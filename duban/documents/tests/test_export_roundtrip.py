@@ -93,6 +93,21 @@ def import_dry_run(path) -> dict:
     return json.loads(out.getvalue())
 
 
+def export_inspection(world, tmp_path):
+    """`duban export_ledger` of the world's inspection: the file and every cell written."""
+    path = tmp_path / "整改台账.xlsx"
+    call_command(
+        "export_ledger",
+        "--inspection",
+        world.inspection.code,
+        "-o",
+        str(path),
+        stdout=io.StringIO(),
+    )
+    sheet = openpyxl.load_workbook(path).active
+    return path, [cell.value for row in sheet.iter_rows() for cell in row if cell.value]
+
+
 def test_it_reads_an_exported_ledger_back_as_the_same_problems(world, ledger, tmp_path):
     path = tmp_path / "整改台账.xlsx"
     call_command(
@@ -156,17 +171,7 @@ def test_it_reads_texts_that_start_like_formulas_back_exactly(world, tmp_path):
         measures=["-立案查处"],
         deadline_immediate=True,
     )
-    path = tmp_path / "整改台账.xlsx"
-    call_command(
-        "export_ledger",
-        "--inspection",
-        world.inspection.code,
-        "-o",
-        str(path),
-        stdout=io.StringIO(),
-    )
-    sheet = openpyxl.load_workbook(path).active
-    written = [cell.value for row in sheet.iter_rows() for cell in row if cell.value]
+    path, written = export_inspection(world, tmp_path)
     # The exported cells cannot start a formula ...
     assert "'-5%：PM2.5年均浓度不降反升，未完成年度目标。" in written
     assert "'=部分企业在线监测数据造假。" in written
@@ -195,17 +200,7 @@ def test_it_reads_texts_that_start_with_an_apostrophe_and_a_formula_sign_back_ex
         deadline_by_date=True,
         deadline=dt.date(2027, 6, 30),
     )
-    path = tmp_path / "整改台账.xlsx"
-    call_command(
-        "export_ledger",
-        "--inspection",
-        world.inspection.code,
-        "-o",
-        str(path),
-        stdout=io.StringIO(),
-    )
-    sheet = openpyxl.load_workbook(path).active
-    written = [cell.value for row in sheet.iter_rows() for cell in row if cell.value]
+    path, written = export_inspection(world, tmp_path)
     assert "''=' 号之后的数据被篡改。" in written  # one apostrophe more, never a formula
 
     result = import_dry_run(path)
