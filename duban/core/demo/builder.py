@@ -488,7 +488,22 @@ def build(progress=None, today: dt.date | None = None) -> Demo:
     build_people(demo)
     build_inspections(demo, today)
     Story(demo, today, progress).run()
+    draw_for_look_back(demo)
     return demo
+
+
+def draw_for_look_back(demo: Demo):
+    """A 回头看 draw over the closed problems, as the office makes one on the page; the demo's
+    problems were all closed today, so it takes those closed at least 0 days ago."""
+    from duban.lookback import actions as lookback
+
+    return lookback.create_draw(
+        by=demo.users["office"],
+        inspection=demo.inspections["central"],
+        seed="2026-demo",
+        size=2,
+        min_age_days=0,
+    )
 
 
 def pending_extensions() -> int:

@@ -99,3 +99,26 @@ def test_it_prints_one_account_per_role_and_refuses_a_second_run(seeded):
     verdict = json.loads(out.getvalue())
     assert verdict["ok"] is True
     assert verdict["checked"] == AuditEvent.objects.count() > 300
+
+
+def test_it_makes_a_look_back_draw_that_redoes_itself_from_its_seed(seeded):
+    from duban.lookback.models import LookbackDraw
+
+    draw = LookbackDraw.objects.get()
+    assert draw.checks.count() == 2 and draw.seed == "2026-demo"
+    out = StringIO()
+    call_command(
+        "lookback_draw",
+        "--inspection",
+        draw.inspection.code,
+        "--size",
+        "2",
+        "--seed",
+        draw.seed,
+        "--min-age-days",
+        "0",
+        "--json",
+        stdout=out,
+    )
+    drawn = sorted(draw.checks.values_list("problem__ledger_number", flat=True))
+    assert sorted(json.loads(out.getvalue())["drawn"]) == drawn
