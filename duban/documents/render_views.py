@@ -9,7 +9,6 @@
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
@@ -60,9 +59,13 @@ def closing_record(request, pk, fmt):
 
 @login_required
 def supervision_notice(request, pk, fmt):
-    unit = get_object_or_404(Unit.objects.select_related("region"), pk=pk)
-    if not _is_office_over(request.user, unit.region):
+    # Refused by role before the unit is looked up; a unit outside the office's region is
+    # answered like one that does not exist.
+    if not any(m.role == Role.OFFICE for m in memberships(request.user)):
         raise PermissionDenied(_("Only the rectification office of this region issues notices."))
+    unit = Unit.objects.select_related("region").filter(pk=pk).first()
+    if unit is None or not _is_office_over(request.user, unit.region):
+        raise Http404(_("No such unit."))
     if refusal := read_only(request):
         return refusal
     problems = Problem.objects.visible_to(request.user)

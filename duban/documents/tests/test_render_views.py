@@ -89,6 +89,22 @@ def test_the_office_issues_the_supervision_notice_of_a_unit(client, world):
     ]
 
 
+def test_an_office_learns_nothing_of_a_unit_outside_its_region(client, world):
+    from duban.org.models import Region, Unit, UnitKind
+
+    hangzhou = Region.objects.create(
+        code="330100", name="杭州市", level="city", parent=world.city.parent
+    )
+    elsewhere = Unit.objects.create(name="杭州市住建局", kind=UnitKind.DEPARTMENT, region=hangzhou)
+    office = client_for(client, world.office)
+
+    outside = office.get(reverse("render:supervision_notice_docx", args=[elsewhere.pk]))
+    missing = office.get(reverse("render:supervision_notice_docx", args=[elsewhere.pk + 1000]))
+
+    assert outside.status_code == missing.status_code == 404
+    assert outside.content == missing.content
+
+
 @pytest.mark.parametrize("who", ["liaison", "unit_head", "viewer", "discipline"])
 def test_only_the_office_issues_supervision_notices(client, world, who):
     response = client_for(client, getattr(world, who)).get(
