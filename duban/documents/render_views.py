@@ -18,7 +18,7 @@ from duban.inspections.selectors import get_inspection_for_user
 from duban.ledger.models import Problem
 from duban.ledger.selectors import get_problem_for_user
 from duban.org.models import Role, Unit
-from duban.org.scope import memberships
+from duban.org.scope import membership_over, memberships
 
 
 def _download(data, fmt) -> HttpResponse:
@@ -30,13 +30,6 @@ def _download(data, fmt) -> HttpResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-def _is_office_over(user, region) -> bool:
-    return any(
-        m.role == Role.OFFICE and region.path.startswith(m.unit.region.path)
-        for m in memberships(user)
-    )
 
 
 def _office_name(user) -> str | None:
@@ -64,7 +57,7 @@ def supervision_notice(request, pk, fmt):
     if not any(m.role == Role.OFFICE for m in memberships(request.user)):
         raise PermissionDenied(_("Only the rectification office of this region issues notices."))
     unit = Unit.objects.select_related("region").filter(pk=pk).first()
-    if unit is None or not _is_office_over(request.user, unit.region):
+    if unit is None or membership_over(request.user, Role.OFFICE, unit.region.path) is None:
         raise Http404(_("No such unit."))
     if refusal := read_only(request):
         return refusal

@@ -15,15 +15,11 @@ from django.shortcuts import get_object_or_404
 
 from duban.accounts.models import User
 from duban.org.models import UNIT_ROLES, Role
-from duban.org.scope import _any, memberships
+from duban.org.scope import _any, membership_over, memberships, region_paths
 
 from .models import AccountabilityRecord, Circular, CircularStatus, Interview, SupervisionNotice
 
 READER_ROLES = {Role.OFFICE, Role.DISCIPLINE, Role.VIEWER}
-
-
-def _region_paths(user, roles) -> list[str]:
-    return sorted({m.unit.region.path for m in memberships(user) if m.role in roles})
 
 
 def _unit_paths(user) -> list[str]:
@@ -31,7 +27,7 @@ def _unit_paths(user) -> list[str]:
 
 
 def notice_scope_q(user) -> Q | None:
-    clauses = [Q(unit__region__path__startswith=p) for p in _region_paths(user, READER_ROLES)]
+    clauses = [Q(unit__region__path__startswith=p) for p in region_paths(user, *READER_ROLES)]
     clauses += [Q(unit__path__startswith=p) for p in _unit_paths(user)]
     return _any(clauses)
 
@@ -69,7 +65,7 @@ def _overlap(field: str, path: str) -> Q:
 
 def circular_scope_q(user) -> Q | None:
     field = "region__path"
-    clauses = [_overlap(field, p) for p in _region_paths(user, READER_ROLES)]
+    clauses = [_overlap(field, p) for p in region_paths(user, *READER_ROLES)]
     for path in _unit_paths(user):
         clauses.append(Q(status=CircularStatus.APPROVED, entries__unit__path__startswith=path))
     return _any(clauses)
@@ -88,14 +84,11 @@ def get_circular_for_user(user, pk) -> Circular:
 
 
 def is_office_over(user, region) -> bool:
-    return any(
-        m.role == Role.OFFICE and region.path.startswith(m.unit.region.path)
-        for m in memberships(user)
-    )
+    return membership_over(user, Role.OFFICE, region.path) is not None
 
 
 def records_for(user):
-    paths = _region_paths(user, {Role.DISCIPLINE})
+    paths = region_paths(user, Role.DISCIPLINE)
     qs = AccountabilityRecord.objects.select_related("unit", "region")
     q = _any([Q(region_path__startswith=p) for p in paths])
     return qs.none() if q is None else qs.filter(q)

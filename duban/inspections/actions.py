@@ -25,7 +25,7 @@ from duban.core.workdays import add_working_days
 from duban.ledger.actions import InvalidInput, NotAllowed
 from duban.ledger.models import State
 from duban.org.models import Membership, Region, Role
-from duban.org.scope import memberships
+from duban.org.scope import membership_over, memberships
 
 from .models import ACCEPTANCE_LEVEL_CHOICES, Inspection, InspectionKind, ReportCadence
 
@@ -103,10 +103,7 @@ def editor_membership_for(user, region: Region) -> Membership | None:
 
     The region is the office's own or lies inside it; a region above the office is not enough.
     """
-    for m in memberships(user):
-        if m.role == Role.OFFICE and region.path.startswith(m.unit.region.path):
-            return m
-    return None
+    return membership_over(user, Role.OFFICE, region.path)
 
 
 def require_editor(by, region: Region) -> Membership:

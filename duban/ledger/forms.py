@@ -7,14 +7,13 @@ lives in duban.ledger.actions. A form's cleaned data is what its action takes.
 import datetime as dt
 
 from django import forms
-from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from duban.accounts.models import User
 from duban.inspections.models import Inspection
 from duban.org.models import Region, Role, Unit
-from duban.org.scope import inspection_scope_q, memberships
+from duban.org.scope import inspection_scope_q, region_paths, under_any
 
 from . import actions
 from .models import Category, Nature, Problem, SharedLevel, Source
@@ -145,18 +144,11 @@ MILESTONES_HELP = gettext_lazy(
 
 
 def office_region_paths(user) -> list[str]:
-    return sorted({m.unit.region.path for m in memberships(user) if m.role == Role.OFFICE})
-
-
-def _under(paths: list[str], field: str) -> Q:
-    q = Q(pk__in=[])
-    for path in paths:
-        q |= Q(**{f"{field}__startswith": path})
-    return q
+    return region_paths(user, Role.OFFICE)
 
 
 def scoped_units(paths: list[str]):
-    return Unit.objects.filter(_under(paths, "region__path")).select_related("region")
+    return Unit.objects.filter(under_any("region__path", paths)).select_related("region")
 
 
 class UnitChoiceField(forms.ModelChoiceField):
@@ -268,14 +260,14 @@ class ProblemForm(forms.Form):
         paths = office_region_paths(user)
         if problem is not None and not paths:
             paths = [problem.region.path]
-        self.fields["region"].queryset = Region.objects.filter(_under(paths, "path"))
+        self.fields["region"].queryset = Region.objects.filter(under_any("path", paths))
         units = scoped_units(paths)
         for name in ("lead_unit", "co_units", "implementing_units", "acceptance_unit"):
             self.fields[name].queryset = units
         self.fields["lead_official"].queryset = (
             User.objects.filter(
                 pk__in=User.objects.filter(
-                    _under(paths, "memberships__unit__region__path"),
+                    under_any("memberships__unit__region__path", paths),
                     memberships__role=Role.LEAD_OFFICIAL,
                 ).values("pk")
             )

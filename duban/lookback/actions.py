@@ -19,7 +19,7 @@ from duban.ledger.actions import ActionError, Conflict, InvalidInput, NotAllowed
 from duban.ledger.models import State
 from duban.notify.actions import notify
 from duban.org.models import Membership, Role
-from duban.org.scope import memberships
+from duban.org.scope import membership_over, memberships
 
 from . import method, selectors
 from .models import LookbackCheck, LookbackDraw, Outcome, Stratum
@@ -234,7 +234,7 @@ def create_draw(*, by, inspection, pool=None, **inputs) -> LookbackDraw:
     if not regions:
         raise NotAllowed(_("Only rectification office staff make look-back draws."))
     region = inputs.pop("region", None) or regions[0]
-    membership = selectors.office_membership(by, region.path)
+    membership = membership_over(by, Role.OFFICE, region.path)
     if membership is None:
         raise NotAllowed(_("Only the rectification office of this region draws here."))
     if pool is not None:

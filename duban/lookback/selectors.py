@@ -9,7 +9,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from duban.accounts.models import User
-from duban.inspections.models import Inspection
 from duban.ledger.models import Problem, ProblemUnit, State, UnitRole
 from duban.org.models import BUSINESS_ROLES, Membership, Role, Unit
 from duban.org.scope import memberships
@@ -108,13 +107,6 @@ def office_regions(user) -> list:
     return sorted(regions, key=lambda r: (len(r.path), r.path))
 
 
-def office_membership(user, region_path: str):
-    for m in memberships(user):
-        if m.role == Role.OFFICE and region_path.startswith(m.unit.region.path):
-            return m
-    return None
-
-
 def draws_for_user(user) -> QuerySet:
     """Draws of the regions where `user` is office staff; nothing for anyone else."""
     paths = [r.path for r in office_regions(user)]
@@ -153,40 +145,15 @@ def get_check_for_user(user, pk) -> LookbackCheck:
 # --- rebounds -----------------------------------------------------------------------------
 
 
-def _rebound_checks(scope=None) -> QuerySet:
-    checks = LookbackCheck.objects.filter(outcome=Outcome.REBOUND)
-    if scope is None:
-        return checks
-    if isinstance(scope, Inspection):
-        return checks.filter(draw__inspection=scope)
-    if isinstance(scope, QuerySet) and scope.model is Problem:
-        return checks.filter(problem__in=scope.values("pk"))
-    if isinstance(scope, QuerySet) and scope.model is LookbackCheck:
-        return scope.filter(outcome=Outcome.REBOUND)
-    if isinstance(scope, QuerySet) and scope.model is LookbackDraw:
-        return checks.filter(draw__in=scope.values("pk"))
-    raise TypeError(f"rebounds_by_unit takes an Inspection or a queryset, not {scope!r}")
+def rebounds_by_unit(checks: QuerySet) -> dict[Unit, int]:
+    """Rebounds found among `checks` (look-back checks), per lead unit when drawn, most first.
 
-
-def rebounds_by_unit(scope=None) -> dict[Unit, int]:
-    """Rebounds found by look-back checks, per lead unit (when drawn), most first.
-
-    `scope`: an Inspection, or a queryset of problems, checks or draws; None for all.
     A problem found rebound twice counts twice: each rebound counts against the unit.
     """
-    counts = Counter(_rebound_checks(scope).exclude(unit=None).values_list("unit_id", flat=True))
+    rebounds = checks.filter(outcome=Outcome.REBOUND).exclude(unit=None)
+    counts = Counter(rebounds.values_list("unit_id", flat=True))
     units = Unit.objects.in_bulk(list(counts))
     return {
         units[pk]: n
         for pk, n in sorted(counts.items(), key=lambda item: (-item[1], units[item[0]].name))
     }
-
-
-def rebound_problems(problems=None) -> QuerySet:
-    """Problems a look-back check found rebound (of `problems`, when given)."""
-    problems = Problem.objects.all() if problems is None else problems
-    return problems.filter(pk__in=_rebound_checks().values("problem_id"))
-
-
-def is_rebound(problem) -> bool:
-    return LookbackCheck.objects.filter(problem=problem, outcome=Outcome.REBOUND).exists()

@@ -20,7 +20,7 @@ from duban.ledger.views.actions import error_status
 
 from . import actions, method, selectors
 from .forms import CheckForm, DrawForm
-from .models import Outcome
+from .models import LookbackCheck, Outcome
 
 
 @login_required
@@ -39,7 +39,13 @@ def overview(request):
         {
             "is_office": is_office,
             "draws": draws,
-            "rebounds": selectors.rebounds_by_unit(draws) if is_office else {},
+            "rebounds": (
+                selectors.rebounds_by_unit(
+                    LookbackCheck.objects.filter(draw__in=draws.values("pk"))
+                )
+                if is_office
+                else {}
+            ),
             "my_checks": my_checks,
         },
     )

@@ -3,7 +3,7 @@
 from django.shortcuts import get_object_or_404
 
 from duban.org.models import Role, Unit
-from duban.org.scope import memberships, under_any
+from duban.org.scope import memberships, roles_of, under_any
 
 from .models import Notification, Robot
 
@@ -18,7 +18,7 @@ def get_notification_for_user(user, pk) -> Notification:
 
 
 def is_office(user) -> bool:
-    return any(m.role == Role.OFFICE for m in memberships(user))
+    return Role.OFFICE in roles_of(user)
 
 
 def robot_units_for(user):

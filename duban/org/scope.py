@@ -33,9 +33,20 @@ def has_business_role(user) -> bool:
 
 def business_region_paths(user) -> list[str]:
     """The outermost region paths in which the user holds a business role."""
-    return sorted(
-        _outermost({m.unit.region.path for m in memberships(user) if m.role in BUSINESS_ROLES})
-    )
+    return region_paths(user, *BUSINESS_ROLES)
+
+
+def region_paths(user, *roles) -> list[str]:
+    """The outermost region paths of the units where the user holds one of `roles`."""
+    return sorted(_outermost({m.unit.region.path for m in memberships(user) if m.role in roles}))
+
+
+def membership_over(user, role, region_path: str) -> Membership | None:
+    """The user's membership in `role` at a unit whose region is, or lies above, `region_path`."""
+    for m in memberships(user):
+        if m.role == role and region_path.startswith(m.unit.region.path):
+            return m
+    return None
 
 
 def under_any(field: str, paths) -> Q:

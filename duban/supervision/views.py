@@ -6,21 +6,15 @@ from django.shortcuts import render
 
 from duban.ledger.models import State
 from duban.org.models import Role, Unit
-from duban.org.scope import _outermost, memberships, under_any
+from duban.org.scope import region_paths, under_any
 
 from .models import ReportGap
-
-
-def office_paths(user) -> list[str]:
-    return sorted(
-        _outermost({m.unit.region.path for m in memberships(user) if m.role == Role.OFFICE})
-    )
 
 
 @login_required
 def late_reports(request):
     """Units with missing progress reports on problems still in progress, in the office's region."""
-    paths = office_paths(request.user)
+    paths = region_paths(request.user, Role.OFFICE)
     if not paths:
         return render(request, "supervision/refused.html", status=403)
     rows = list(

@@ -38,8 +38,7 @@ def test_it_reopens_a_rebound_problem_and_tells_the_unit_and_the_office(world, c
     problem = Problem.objects.get(pk=problem.pk)
     assert problem.state == State.IN_PROGRESS
     assert problem.is_rebound and problem.closed_at is None and problem.version > version
-    assert selectors.is_rebound(problem)
-    assert list(selectors.rebound_problems()) == [problem]
+    assert list(Problem.objects.filter(is_rebound=True)) == [problem]
 
     events = AuditEvent.objects.filter(problem_id=problem.pk).order_by("seq")
     actions_ = [e.action for e in events]
@@ -58,8 +57,9 @@ def test_it_reopens_a_rebound_problem_and_tells_the_unit_and_the_office(world, c
 
     evidence = check.evidence.get()
     assert evidence.problem_id == problem.pk and evidence.category == "回头看"
-    assert selectors.rebounds_by_unit(world.inspection) == {world.eco: 1}
-    assert selectors.rebounds_by_unit(Problem.objects.filter(lead_unit=world.housing)) == {}
+    of_round = LookbackCheck.objects.filter(draw__inspection=world.inspection)
+    assert selectors.rebounds_by_unit(of_round) == {world.eco: 1}
+    assert selectors.rebounds_by_unit(of_round.filter(problem__lead_unit=world.housing)) == {}
 
 
 def test_it_leaves_a_kept_problem_closed(world, check):
@@ -69,7 +69,7 @@ def test_it_leaves_a_kept_problem_closed(world, check):
     problem = Problem.objects.get(pk=check.problem_id)
     assert problem.state == State.CLOSED and not problem.is_rebound
     assert LookbackCheck.objects.get(pk=check.pk).outcome == Outcome.KEPT
-    assert selectors.rebounds_by_unit(world.inspection) == {}
+    assert selectors.rebounds_by_unit(LookbackCheck.objects.all()) == {}
     assert not Notification.objects.filter(kind="rebound").exists()
 
 
