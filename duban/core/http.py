@@ -10,6 +10,7 @@ allowed, else the 405 response, so a view calls them once the object is found:
 """
 
 from django.http import HttpResponseNotAllowed
+from django.shortcuts import render
 
 
 def read_only(request):
@@ -27,3 +28,8 @@ def form_methods(request):
     if request.method in ("GET", "HEAD", "POST"):
         return None
     return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
+
+
+def refused(request, message: str, status: int = 403):
+    """The refusal page: what the user may not do here, and why."""
+    return render(request, "refused.html", {"message": message}, status=status)

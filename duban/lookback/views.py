@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from duban.core.http import form_methods, read_only
+from duban.core.http import form_methods, read_only, refused
 from duban.ledger.files import evidence_response
 from duban.ledger.views.actions import error_status
 
@@ -56,12 +56,7 @@ def overview(request):
 def draw_create(request):
     regions = selectors.office_regions(request.user)
     if not regions:
-        return render(
-            request,
-            "refused.html",
-            {"message": _("Only rectification office staff make look-back draws.")},
-            status=403,
-        )
+        return refused(request, _("Only rectification office staff make look-back draws."))
     region = regions[0]
     form = DrawForm(request.POST or None, user=request.user, region=region)
     status = 200

@@ -10,7 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from duban.core.http import post_only
+from duban.core.http import post_only, refused
 from duban.ledger.actions import ActionError
 from duban.org.models import Membership
 
@@ -104,14 +104,10 @@ def preferences(request):
     )
 
 
-def _refused(request, message, status=403):
-    return render(request, "refused.html", {"message": message}, status=status)
-
-
 @login_required
 def robot_list(request):
     if not is_office(request.user):
-        return _refused(request, _("Only rectification office staff set up group robots."))
+        return refused(request, _("Only rectification office staff set up group robots."))
     form = RobotForm(request.POST or None, units=robot_units_for(request.user))
     if request.method == "POST" and form.is_valid():
         try:

@@ -3,7 +3,9 @@
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Min
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
+from duban.core.http import refused
 from duban.ledger.models import State
 from duban.org.models import Role, Unit
 from duban.org.scope import region_paths, under_any
@@ -16,7 +18,10 @@ def late_reports(request):
     """Units with missing progress reports on problems still in progress, in the office's region."""
     paths = region_paths(request.user, Role.OFFICE)
     if not paths:
-        return render(request, "supervision/refused.html", status=403)
+        return refused(
+            request,
+            _("Only rectification office staff see which units are late with their reports."),
+        )
     rows = list(
         ReportGap.objects.filter(reported_at__isnull=True, problem__state=State.IN_PROGRESS)
         .filter(under_any("problem__region_path", paths))

@@ -45,11 +45,13 @@ def may_edit(user) -> bool:
     )
 
 
+def top_office_only() -> str:
+    return _("Only the top rectification office of this installation edits the calendar.")
+
+
 def _check(user):
     if not may_edit(user):
-        raise NotAllowed(
-            _("Only the top rectification office of this installation edits the calendar.")
-        )
+        raise NotAllowed(top_office_only())
 
 
 def _state(info: workdays.DayInfo) -> dict:

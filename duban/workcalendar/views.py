@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from duban.core import workdays
-from duban.core.http import form_methods, post_only
+from duban.core.http import form_methods, post_only, refused
 from duban.ledger.views.actions import error_status
 
 from . import actions
@@ -22,28 +22,6 @@ from .forms import DayForm, RemoveForm
 from .models import CalendarDay
 
 MIN_YEAR, MAX_YEAR = 1900, 2100
-
-
-def _refused(request):
-    return render(
-        request,
-        "refused.html",
-        {"message": _("Only rectification office staff see and edit the working-day calendar.")},
-        status=403,
-    )
-
-
-def _not_the_top_office(request):
-    return render(
-        request,
-        "refused.html",
-        {
-            "message": _(
-                "Only the top rectification office of this installation edits the calendar."
-            )
-        },
-        status=403,
-    )
 
 
 def _year(value) -> int:
@@ -95,17 +73,26 @@ def _to_year(day: dt.date):
     return redirect(f"{reverse('workcalendar:year')}?year={day.year}")
 
 
+def _refusal(request, *, editing: bool):
+    """The role is asked before the method and the form: others get 403 whatever they send."""
+    if not actions.may_see(request.user):
+        return refused(
+            request, _("Only rectification office staff see and edit the working-day calendar.")
+        )
+    if editing and not actions.may_edit(request.user):
+        return refused(request, actions.top_office_only())
+    return None
+
+
 @login_required
 def year_page(request):
-    if not actions.may_see(request.user):
-        return _refused(request)
+    if refusal := _refusal(request, editing=request.method == "POST"):
+        return refusal
     if refusal := form_methods(request):
         return refusal
     year = _year(request.GET.get("year"))
     if request.method != "POST":
         return _page(request, year)
-    if not actions.may_edit(request.user):
-        return _not_the_top_office(request)
     form = DayForm(request.POST)
     if not form.is_valid():
         return _page(request, year, form=form, status=400)
@@ -130,11 +117,8 @@ def year_page(request):
 
 @login_required
 def remove_day(request):
-    # The role is asked before the method: anyone but the office gets 403, whatever they send.
-    if not actions.may_see(request.user):
-        return _refused(request)
-    if not actions.may_edit(request.user):
-        return _not_the_top_office(request)
+    if refusal := _refusal(request, editing=True):
+        return refusal
     if refusal := post_only(request):
         return refusal
     form = RemoveForm(request.POST)
