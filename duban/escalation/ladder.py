@@ -15,8 +15,7 @@ from django.utils import timezone
 from duban.inspections.models import Inspection
 from duban.ledger.models import OPEN_WORK_STATES, Problem
 from duban.org.models import Region
-from duban.supervision.models import Rung
-from duban.supervision.sweep import rule, take_once
+from duban.supervision.sweep import rule, take_once, taken_keys
 
 from . import actions
 from .models import (
@@ -30,8 +29,6 @@ from .models import (
     policy_for,
 )
 
-CHUNK = 500
-
 
 class Policies(dict):
     """Policies by inspection id, loaded once per rule run."""
@@ -40,13 +37,6 @@ class Policies(dict):
         if inspection.pk not in self:
             self[inspection.pk] = policy_for(inspection)
         return self[inspection.pk]
-
-
-def _taken(keys) -> set[str]:
-    keys, taken = list(keys), set()
-    for i in range(0, len(keys), CHUNK):
-        taken.update(Rung.objects.filter(key__in=keys[i : i + CHUNK]).values_list("key", flat=True))
-    return taken
 
 
 def notice_key(problem) -> str:
@@ -70,7 +60,7 @@ def issue_notices(now: dt.datetime) -> Counter:
         .select_related("inspection__target_region", "lead_unit__region")
         .order_by("inspection_id", "lead_unit_id", "deadline", "id")
     )
-    taken = _taken(notice_key(p) for p in overdue)
+    taken = taken_keys(notice_key(p) for p in overdue)
     groups = defaultdict(list)
     for problem in overdue:
         if notice_key(problem) not in taken:
@@ -246,7 +236,7 @@ def refer_still_late(now: dt.datetime) -> Counter:
     def key(entry):
         return f"escalation:interview:{entry.problem_id}:{entry.deadline}"
 
-    taken = _taken(key(e) for e in entries)
+    taken = taken_keys(key(e) for e in entries)
     groups = defaultdict(list)
     for entry in entries:
         policy = policies.of(entry.inspection)

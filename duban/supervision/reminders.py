@@ -21,26 +21,14 @@ from duban.ledger.models import OPEN_WORK_STATES, Milestone, Problem
 from duban.notify.actions import notify
 from duban.org.models import Role
 
-from .models import Rung
 from .people import members_by_unit, office_language, problem_url
-from .sweep import rule, take_once
-
-CHUNK = 500
+from .sweep import rule, take_once, taken_keys
 
 
 def threshold(days_left: int, reminder_days) -> int | None:
     """The reminder due when `days_left` days remain: the smallest set day not below it."""
     due = [n for n in reminder_days if n >= days_left]
     return min(due) if due and days_left >= 1 else None
-
-
-def taken_keys(keys) -> set[str]:
-    keys, taken = list(keys), set()
-    for start in range(0, len(keys), CHUNK):
-        taken.update(
-            Rung.objects.filter(key__in=keys[start : start + CHUNK]).values_list("key", flat=True)
-        )
-    return taken
 
 
 def _due_items(today: dt.date, days_by_inspection: dict) -> list[dict]:

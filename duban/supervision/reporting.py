@@ -28,8 +28,7 @@ from duban.org.models import Role
 from .cycles import last_closed_period
 from .models import ReportGap
 from .people import members_by_unit, office_language
-from .reminders import taken_keys
-from .sweep import rule, take_once
+from .sweep import rule, take_once, taken_keys
 
 
 def _start_of(day: dt.date) -> dt.datetime:

@@ -55,6 +55,18 @@ def take_once(key: str, *, kind: str, now: dt.datetime, **fields) -> Rung | None
         return None
 
 
+KEY_CHUNK = 500  # keys per query: SQLite takes at most a few thousand parameters
+
+
+def taken_keys(keys) -> set[str]:
+    """Which of `keys` were taken before: a rule skips those without starting a transaction."""
+    keys, taken = list(keys), set()
+    for start in range(0, len(keys), KEY_CHUNK):
+        chunk = keys[start : start + KEY_CHUNK]
+        taken.update(Rung.objects.filter(key__in=chunk).values_list("key", flat=True))
+    return taken
+
+
 def run_sweep(now: dt.datetime, *, only: list[str] | None = None) -> Counter:
     """Run every rule (or those named in `only`) as of `now`; counts per kind of action."""
     counts: Counter = Counter()
