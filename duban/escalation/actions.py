@@ -32,6 +32,7 @@ from .models import (
     Measure,
     NoticeProblem,
     NoticeStatus,
+    Recipient,
     RecordStatus,
     Sequence,
     SupervisionNotice,
@@ -340,7 +341,7 @@ def approve_circular(circular: Circular, *, by) -> Circular:
             )
         for unit in {e.unit for e in entries}:
             notify(
-                scope.unit_contacts(unit),
+                scope.recipients([Recipient.LIAISON, Recipient.UNIT_HEAD], unit),
                 kind="circular",
                 key=f"escalation:circular:{circular.pk}:{unit.pk}",
                 title=_("Your unit is named in circular %(number)s") % {"number": number},

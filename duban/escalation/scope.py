@@ -17,7 +17,14 @@ from duban.accounts.models import User
 from duban.org.models import UNIT_ROLES, Role
 from duban.org.scope import _any, membership_over, memberships, region_paths
 
-from .models import AccountabilityRecord, Circular, CircularStatus, Interview, SupervisionNotice
+from .models import (
+    AccountabilityRecord,
+    Circular,
+    CircularStatus,
+    Interview,
+    Recipient,
+    SupervisionNotice,
+)
 
 READER_ROLES = {Role.OFFICE, Role.DISCIPLINE, Role.VIEWER}
 
@@ -108,15 +115,6 @@ def discipline_membership(user, region):
 # --- recipients -------------------------------------------------------------------------
 
 
-def unit_contacts(unit) -> list[User]:
-    """The unit's liaisons and heads."""
-    return list(
-        User.objects.filter(
-            memberships__unit=unit, memberships__role__in=[Role.LIAISON, Role.UNIT_HEAD]
-        ).distinct()
-    )
-
-
 def _over(region, role) -> list[User]:
     prefixes = [region.path[:n] for n in range(2, len(region.path) + 1)]
     return list(
@@ -136,8 +134,6 @@ def discipline_over(region) -> list[User]:
 
 def recipients(choices, unit, problems=()) -> list[User]:
     """The people behind a policy's recipient choices, for a rung against `unit`."""
-    from .models import Recipient
-
     people: dict[int, User] = {}
     roles = {Recipient.LIAISON: Role.LIAISON, Recipient.UNIT_HEAD: Role.UNIT_HEAD}
     unit_roles = [role for choice, role in roles.items() if choice in choices]
