@@ -139,7 +139,10 @@ def test_it_refuses_bad_input_with_a_clear_message(world, args, message):
 
 
 def test_it_refuses_an_unknown_inspection(world):
-    with pytest.raises(CommandError, match="No inspection with code 'nope'"):
+    with (
+        translation.override("en"),
+        pytest.raises(CommandError, match="No inspection with code “nope”"),
+    ):
         call_command("lookback_draw", "--inspection", "nope", "--size", "1", "--seed", "s")
 
 
@@ -156,7 +159,7 @@ def test_it_exits_non_zero_from_the_command_line(world, capsys):
         finally:
             sys.argv = argv
     assert exit_.value.code != 0
-    assert "No inspection with code 'nope'" in capsys.readouterr().err
+    assert "没有代码为“nope”的督察。" in capsys.readouterr().err  # the office's language
 
 
 def test_it_never_draws_a_checker_of_the_problems_own_units(world):

@@ -7,7 +7,7 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from duban.audit.models import AuditEvent
 from duban.ledger import actions
@@ -86,7 +86,7 @@ def test_a_failing_rule_is_reported_and_the_rules_after_it_still_run(world, monk
     monkeypatch.setattr(sweeping, "RULES", {"broken": broken, **sweeping.RULES})
     problem = world.problem(deadline=today() + 3 * DAY)
 
-    with pytest.raises(CommandError, match="rules failed.*broken"):
+    with translation.override("en"), pytest.raises(CommandError, match="rules failed.*broken"):
         call_command("sweep", now=at(today()).isoformat(), only=["broken", "deadline_reminders"])
 
     assert Rung.objects.filter(problem=problem, kind="deadline_reminder").count() == 1

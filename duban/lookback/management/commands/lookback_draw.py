@@ -7,6 +7,7 @@ import datetime as dt
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from duban.inspections.models import Inspection
 from duban.ledger.actions import ActionError
@@ -18,7 +19,9 @@ def _date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise CommandError(f"--as-of: {value!r} is not a date like 2026-06-30.") from None
+        raise CommandError(
+            _("--as-of: “%(value)s” is not a date like 2026-06-30.") % {"value": value}
+        ) from None
 
 
 class Command(BaseCommand):
@@ -42,13 +45,17 @@ class Command(BaseCommand):
                 code=options["inspection"]
             )
         except Inspection.DoesNotExist:
-            raise CommandError(f"No inspection with code {options['inspection']!r}.") from None
+            raise CommandError(
+                _("No inspection with code “%(code)s”.") % {"code": options["inspection"]}
+            ) from None
         region = inspection.target_region
         if options["region"]:
             try:
                 region = Region.objects.get(code=options["region"])
             except Region.DoesNotExist:
-                raise CommandError(f"No region with code {options['region']!r}.") from None
+                raise CommandError(
+                    _("No region with code “%(code)s”.") % {"code": options["region"]}
+                ) from None
         strata = [s.strip() for s in options["strata"].split(",") if s.strip()]
         try:
             plan = actions.plan_draw(
@@ -77,15 +84,21 @@ class Command(BaseCommand):
                 out["draw"] = draw.pk
             self.stdout.write(json.dumps(out, ensure_ascii=False))
             return
-        self.stdout.write(f"seed: {plan.seed}")
-        self.stdout.write(f"inspection: {inspection.code}  region: {region.code}")
-        self.stdout.write(f"as of: {plan.as_of.isoformat()}  candidates: {result.candidates}")
+        self.stdout.write(_("seed: %(seed)s") % {"seed": plan.seed})
+        self.stdout.write(
+            _("inspection: %(inspection)s  region: %(region)s")
+            % {"inspection": inspection.code, "region": region.code}
+        )
+        self.stdout.write(
+            _("as of: %(day)s  candidates: %(count)s")
+            % {"day": plan.as_of.isoformat(), "count": result.candidates}
+        )
         for item in result.drawn:
             line = f"{item.candidate.key}  {item.score[:12]}"
             if item.candidate.stratum:
                 line += f"  [{item.candidate.stratum}]"
             if item.checker:
-                line += f"  checker: {item.checker.username}"
+                line += "  " + _("checker: %(name)s") % {"name": item.checker.username}
             self.stdout.write(line)
         if draw is not None:
-            self.stdout.write(f"saved as draw {draw.pk}")
+            self.stdout.write(_("saved as draw %(id)s") % {"id": draw.pk})

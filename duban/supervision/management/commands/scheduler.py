@@ -12,6 +12,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections, connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from duban.supervision.sweep import RULES, run_sweep
 
@@ -32,7 +33,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, interval, sweeps, only=None, **options):
         if interval < 0:
-            raise CommandError("--interval must not be negative")
+            raise CommandError(_("--interval must not be negative."))
         stop = threading.Event()
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGTERM, signal.SIGINT):

@@ -5,6 +5,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from duban.supervision.sweep import RULES, failed_rules, run_sweep
 
@@ -16,7 +17,8 @@ def parse_now(value: str | None) -> dt.datetime:
         moment = dt.datetime.fromisoformat(value)
     except ValueError as error:
         raise CommandError(
-            f"--now: {value!r} is not an ISO time such as 2026-12-01T09:00+08:00"
+            _("--now: “%(value)s” is not an ISO time such as 2026-12-01T09:00+08:00.")
+            % {"value": value}
         ) from error
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)  # the office's time zone (TIME_ZONE)
@@ -40,10 +42,12 @@ class Command(BaseCommand):
             document = {"now": now.isoformat(), "counts": dict(sorted(counts.items()))}
             self.stdout.write(json.dumps(document, ensure_ascii=False))
         else:
-            self.stdout.write(f"sweep as of {now.isoformat()}")
+            self.stdout.write(_("sweep as of %(now)s") % {"now": now.isoformat()})
             if not counts:
-                self.stdout.write("nothing was due")
+                self.stdout.write(_("nothing was due"))
             for kind, count in sorted(counts.items()):
                 self.stdout.write(f"{kind}: {count}")
         if failed := failed_rules(counts):
-            raise CommandError(f"rules failed (see the log): {', '.join(failed)}")
+            raise CommandError(
+                _("These rules failed (see the log): %(rules)s") % {"rules": ", ".join(failed)}
+            )
