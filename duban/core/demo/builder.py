@@ -17,7 +17,7 @@ from django.utils import timezone
 from duban.accounts.models import User
 from duban.inspections.models import Inspection
 from duban.ledger import actions
-from duban.ledger.models import Extension, Problem, State
+from duban.ledger.models import Problem, State
 from duban.org.models import Membership, Region, Unit
 
 from . import content, files
@@ -504,7 +504,3 @@ def draw_for_look_back(demo: Demo):
         size=2,
         min_age_days=0,
     )
-
-
-def pending_extensions() -> int:
-    return Extension.objects.filter(status="pending").count()
