@@ -128,13 +128,17 @@ def test_it_lists_an_unacknowledged_notice_in_the_next_circular_draft(world):
 
 
 def test_it_lists_a_problem_still_overdue_after_an_acknowledged_notice(world):
+    # Wide enough that the acknowledgement window ends before it, even when the working days
+    # to acknowledge span the National Day or Spring Festival holidays.
+    EscalationPolicy.objects.create(inspection=world.inspection, circular_after_days=30)
     problem = late_problem(world)
     sweep(at(problem.deadline + dt.timedelta(days=1)))
     notice = SupervisionNotice.objects.get()
     actions.acknowledge_notice(notice, by=world.liaison)
 
     assert sweep(at(notice.ack_due + dt.timedelta(days=1))) == {}
-    later = notice.issued_at + dt.timedelta(days=10)
+    assert sweep(notice.issued_at + dt.timedelta(days=30, seconds=-1)) == {}
+    later = notice.issued_at + dt.timedelta(days=30)
     assert sweep(later) == {"escalation.listing": 1}
     assert CircularEntry.objects.get().reason == ListingReason.STILL_OVERDUE
 
