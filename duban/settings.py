@@ -82,6 +82,10 @@ INSTALLED_APPS = [
     "duban.workcalendar",
     "duban.lookback",
     "duban.api",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "duban.twofactor",
 ]
 
 MIDDLEWARE = [
@@ -91,6 +95,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "duban.twofactor.middleware.TwoFactorMiddleware",
     "duban.accounts.middleware.UserLanguageMiddleware",
     "duban.core.middleware.IdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -152,6 +158,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "duban.accounts.validators.CharacterClassValidator"},
 ]
+# Two-factor login (TOTP authenticator apps, recovery codes): compulsory for the roles in
+# DUBAN_2FA_ROLES when DUBAN_2FA_REQUIRED is true (the default in production); anyone may
+# turn it on for himself.
+DUBAN_2FA_REQUIRED = env_bool("DUBAN_2FA_REQUIRED", env_bool("DUBAN_PRODUCTION", False))
+DUBAN_2FA_ROLES = env_list("DUBAN_2FA_ROLES", ["sysadmin", "auditor", "office"])
+_ROLE_CODES = {"office", "liaison", "unit_head", "lead_official", "acceptor", "discipline"}
+_ROLE_CODES |= {"auditor", "sysadmin", "viewer"}
+if unknown := set(DUBAN_2FA_ROLES) - _ROLE_CODES:
+    raise ImproperlyConfigured(f"DUBAN_2FA_ROLES names unknown roles: {', '.join(sorted(unknown))}")
+OTP_TOTP_ISSUER = env_str("DUBAN_2FA_ISSUER", "Duban")
+# Wrong codes: the next try waits 1, 2, 4 … seconds (django-otp's throttling).
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "ledger:problem_list"
 LOGOUT_REDIRECT_URL = "login"

@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("duban.core.urls")),
     path("accounts/", include(login_urlpatterns)),
     path("accounts/", include("duban.accounts.urls")),
+    path("accounts/two-factor/", include("duban.twofactor.urls")),
     path("ledger/", include("duban.ledger.urls")),
     path("inspections/", include("duban.inspections.urls")),
     path("admin/accounts/", include("duban.accounts.admin_urls")),
