@@ -128,6 +128,33 @@ def duty_conflict(held, unit, role: str):
     return None
 
 
+def held_conflicts(memberships) -> list[str]:
+    """Conflicting pairs among memberships a user already holds (made before CONFLICTING_ROLES,
+    or directly in the database): the ledger refuses the conflicting steps, the sysadmin
+    should remove one role of each pair."""
+    memberships = list(memberships)
+    found = []
+    for index, first in enumerate(memberships):
+        for second in memberships[index + 1 :]:
+            duty = duty_conflict(first, second.unit, second.role)
+            if duty is not None:
+                found.append(
+                    _(
+                        "%(role)s in %(unit)s and %(other_role)s in %(other_unit)s conflict: one "
+                        "person could %(duty)s. The ledger refuses him the conflicting steps; "
+                        "remove one of these roles."
+                    )
+                    % {
+                        "role": first.get_role_display(),
+                        "unit": first.unit,
+                        "other_role": second.get_role_display(),
+                        "other_unit": second.unit,
+                        "duty": duty,
+                    }
+                )
+    return found
+
+
 def _conflicting_grant(user, unit, role: str) -> str | None:
     held = Membership.objects.filter(user=user).select_related("unit__region").order_by("id")
     for membership in held:

@@ -137,3 +137,19 @@ def test_the_action_refuses_the_testers_grants_one_by_one(world):
     assert list(Membership.objects.filter(user=person).values_list("role", flat=True)) == [
         Role.LIAISON
     ]
+
+
+def test_the_account_page_warns_of_conflicting_roles_held_from_before(admin, world):
+    # Made before the grant page refused such pairs, straight in the database.
+    Membership.objects.create(user=world.liaison, unit=world.eco, role=Role.UNIT_HEAD)
+
+    page = admin.get(reverse("account_admin:user_detail", args=[world.liaison.pk]))
+
+    assert page.status_code == 200
+    assert (
+        f"Unit liaison in {world.eco} and Unit head in {world.eco} conflict: one person could "
+        "apply for closing a problem and sign the application. The ledger refuses him the "
+        "conflicting steps; remove one of these roles."
+    ) in page.content.decode()
+    ordinary = admin.get(reverse("account_admin:user_detail", args=[world.unit_head.pk]))
+    assert "conflict:" not in ordinary.content.decode()
