@@ -7,7 +7,10 @@ Never the accounts of system or audit administrators, his own included: nobody
 in the application manages an administrator's account, so one administrator
 cannot take over another's (reset its password, change its roles). He never sees business data, and account management, business data
 and audit stay with different people (三员分立): nobody holds a business role
-together with the sysadmin or auditor role, and no sysadmin grants himself a role.
+together with the sysadmin or auditor role, and no sysadmin grants himself a role. Among
+business roles, a grant that would let one person take two steps whose duties must be
+separate on the same problems (apply and sign, sign and endorse, apply and accept, accept at
+two levels…) is refused: CONFLICTING_ROLES.
 
 The recipe is the ledger's: check role and scope → transaction.atomic() → change →
 audit event in the same transaction. Errors reuse the ledger's ActionError classes.
@@ -22,6 +25,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from duban.audit import log as audit
 from duban.ledger.actions import InvalidInput, NotAllowed
@@ -32,6 +36,143 @@ from .models import ApiToken, User
 
 # Roles that manage or watch the system and must stay apart from business roles.
 ADMIN_ROLES = {Role.SYSADMIN, Role.AUDITOR}
+
+
+# --- separation of duties between business roles ----------------------------------------
+
+
+def _same_unit(a, b) -> bool:
+    return a.pk == b.pk
+
+
+def _nested_regions(a, b) -> bool:
+    """One unit's region is, or lies within, the other's: an acceptor of the one may accept
+    problems the other unit works on."""
+    return a.region.path.startswith(b.region.path) or b.region.path.startswith(a.region.path)
+
+
+def _two_levels(a, b) -> bool:
+    """Acceptance teams at two levels over the same place (a county's and its city's)."""
+    return a.region.path != b.region.path and _nested_regions(a, b)
+
+
+def _in_first_region(a, b) -> bool:
+    """The second unit lies in the region of the first (an office over a liaison's unit)."""
+    return b.region.path.startswith(a.region.path)
+
+
+# Roles one person may not hold together where their duties meet on the same problems: the
+# first unit's role, the second unit's role, how the two units must relate for the duties to
+# meet, and what one person could then do alone. duban.ledger.duties refuses the conflicting
+# steps in any case (memberships made before this table, or with other units).
+CONFLICTING_ROLES = (
+    (
+        Role.LIAISON,
+        Role.UNIT_HEAD,
+        _same_unit,
+        gettext_lazy("apply for closing a problem and sign the application"),
+    ),
+    (
+        Role.LIAISON,
+        Role.LEAD_OFFICIAL,
+        _same_unit,
+        gettext_lazy("apply for closing a problem and endorse the application"),
+    ),
+    (
+        Role.UNIT_HEAD,
+        Role.LEAD_OFFICIAL,
+        _same_unit,
+        gettext_lazy("sign a closing application and endorse it"),
+    ),
+    (
+        Role.ACCEPTOR,
+        Role.LIAISON,
+        _nested_regions,
+        gettext_lazy("apply for closing a problem and accept it"),
+    ),
+    (
+        Role.ACCEPTOR,
+        Role.UNIT_HEAD,
+        _nested_regions,
+        gettext_lazy("sign a closing application and accept it"),
+    ),
+    (
+        Role.ACCEPTOR,
+        Role.LEAD_OFFICIAL,
+        _nested_regions,
+        gettext_lazy("endorse a closing application and accept it"),
+    ),
+    (
+        Role.ACCEPTOR,
+        Role.ACCEPTOR,
+        _two_levels,
+        gettext_lazy("accept the same problem at two levels"),
+    ),
+    (
+        Role.OFFICE,
+        Role.LIAISON,
+        _in_first_region,
+        gettext_lazy("submit a plan or an extension request and approve it"),
+    ),
+)
+
+
+def duty_conflict(held, unit, role: str):
+    """What one person could do alone if he held `role` in `unit` besides membership `held`,
+    or None when the two roles do not meet on the same problems."""
+    for first, second, related, duty in CONFLICTING_ROLES:
+        if (held.role, role) == (first, second) and related(held.unit, unit):
+            return duty
+        if (role, held.role) == (first, second) and related(unit, held.unit):
+            return duty
+    return None
+
+
+def held_conflicts(memberships) -> list[str]:
+    """Conflicting pairs among memberships a user already holds (made before CONFLICTING_ROLES,
+    or directly in the database): the ledger refuses the conflicting steps, the sysadmin
+    should remove one role of each pair."""
+    memberships = list(memberships)
+    found = []
+    for index, first in enumerate(memberships):
+        for second in memberships[index + 1 :]:
+            duty = duty_conflict(first, second.unit, second.role)
+            if duty is not None:
+                found.append(
+                    _(
+                        "%(role)s in %(unit)s and %(other_role)s in %(other_unit)s conflict: one "
+                        "person could %(duty)s. The ledger refuses him the conflicting steps; "
+                        "remove one of these roles."
+                    )
+                    % {
+                        "role": first.get_role_display(),
+                        "unit": first.unit,
+                        "other_role": second.get_role_display(),
+                        "other_unit": second.unit,
+                        "duty": duty,
+                    }
+                )
+    return found
+
+
+def _conflicting_grant(user, unit, role: str) -> str | None:
+    held = Membership.objects.filter(user=user).select_related("unit__region").order_by("id")
+    for membership in held:
+        duty = duty_conflict(membership, unit, role)
+        if duty is not None:
+            return _(
+                "%(user)s already holds the role %(held_role)s in %(held_unit)s; also holding "
+                "%(role)s in %(unit)s would let one person %(duty)s. Separation of duties: "
+                "give one of these roles to someone else."
+            ) % {
+                "user": user,
+                "held_role": membership.get_role_display(),
+                "held_unit": membership.unit,
+                "role": Role(role).label,
+                "unit": unit,
+                "duty": duty,
+            }
+    return None
 
 
 # --- scope -------------------------------------------------------------------------------
@@ -195,7 +336,9 @@ def _roles_held(user) -> set[str]:
 
 
 def add_membership(user, *, by, unit, role: str) -> Membership:
-    """Grant `role` in `unit`, keeping business roles apart from the sysadmin and auditor roles."""
+    """Grant `role` in `unit`, keeping business roles apart from the sysadmin and auditor roles
+    and refusing a business role whose duties conflict with one the user holds
+    (CONFLICTING_ROLES)."""
     _check_manages(by, user)
     if role not in Role.values:
         raise InvalidInput(_("Unknown role."), field="role")
@@ -231,6 +374,10 @@ def add_membership(user, *, by, unit, role: str) -> Membership:
     if Membership.objects.filter(user=user, unit=unit, role=role).exists():
         raise InvalidInput(_("The user already holds this role in this unit."), field="role")
     with transaction.atomic():
+        # Two grants at once must not slip a conflicting pair past each other's check.
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        if refusal := _conflicting_grant(user, unit, role):
+            raise InvalidInput(refusal, field="role")
         membership = Membership.objects.create(user=user, unit=unit, role=role)
         audit.record(
             actor=by,

@@ -109,6 +109,7 @@ def _detail_page(request, account, *, status=200, **forms):
     account = _with_memberships(type(account).objects.filter(pk=account.pk)).get()
     context = {
         "account": account,
+        "role_conflicts": actions.held_conflicts(account.memberships.all()),
         "locked": bool(actions.locked_usernames([account.username])),
         "failures": actions.login_failures([account.username]).get(account.username, 0),
         "edit_form": forms.get("edit_form")

@@ -23,6 +23,7 @@ from duban.core.workdays import add_working_days
 from duban.org.models import Membership, Region, Role, Unit
 from duban.org.scope import acting_membership
 
+from . import duties
 from .files import FileRejected, as_content_file, check_upload, thumbnail_and_exif
 from .models import (
     AcceptanceReview,
@@ -180,6 +181,10 @@ def check(problem: Problem, name: str, by):
     refusal = _precondition(problem, name)
     if refusal:
         raise WrongState(refusal)
+    # Separation of duties: what the person did before on this problem may bar him now.
+    refusal = duties.conflict(problem, name, by)
+    if refusal:
+        raise NotAllowed(refusal)
     return membership
 
 
@@ -1545,6 +1550,8 @@ def decide_objection(objection: Objection, *, by, uphold: bool, note: str = "") 
     (as an objection upheld at once); dismissed → the notice may end."""
     problem = objection.notice.problem
     membership = _check(problem, "record_objection", by)
+    if refusal := duties.conflict(problem, "decide_objection", by):
+        raise NotAllowed(refusal)
     if objection.status != ObjectionStatus.PENDING or objection.notice.status != NoticeStatus.OPEN:
         raise WrongState(_("This objection was already decided."))
     if not uphold and not note.strip():

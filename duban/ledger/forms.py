@@ -15,7 +15,7 @@ from duban.inspections.models import Inspection
 from duban.org.models import Region, Role, Unit
 from duban.org.scope import inspection_scope_q, region_paths, under_any
 
-from . import actions
+from . import actions, duties
 from .models import Category, Nature, Problem, SharedLevel, Source
 
 # Domain value for evidence that fits none of the inspection's checklist categories.
@@ -555,7 +555,13 @@ class ObjectionForm(ActionForm):
             ("uphold", _("Uphold it now: the problem returns for rectification")),
             ("pending", _("Received: decide later (the notice does not end meanwhile)")),
         ]
-        for objection in actions.pending_objections(self.problem).order_by("recorded_at", "id"):
+        # Someone on the applicant's side may record an objection but not decide one.
+        refusal = duties.conflict(self.problem, "decide_objection", self.user)
+        pending = actions.pending_objections(self.problem).order_by("recorded_at", "id")
+        if refusal and pending.exists():
+            self.fields["outcome"].help_text = refusal
+            pending = pending.none()
+        for objection in pending:
             received = f"{objection.recorded_at:%Y-%m-%d} · {objection.text[:40]}"
             choices += [
                 (
