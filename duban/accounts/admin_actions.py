@@ -13,21 +13,25 @@ The recipe is the ledger's: check role and scope → transaction.atomic() → ch
 audit event in the same transaction. Errors reuse the ledger's ActionError classes.
 """
 
-from axes.helpers import get_cool_off, get_failure_limit
-from axes.models import AccessAttempt
+import datetime as dt
+import secrets
+
 from axes.utils import reset as reset_axes_attempts
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, Sum
-from django.utils import timezone
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from duban.audit import log as audit
 from duban.ledger.actions import InvalidInput, NotAllowed
+from duban.notify.actions import notify
 from duban.org.models import BUSINESS_ROLES, Membership, Role, Unit
 from duban.org.scope import memberships
 
+from .lockout import locked_usernames, login_failures  # noqa: F401 (the account pages read them here)
 from .models import ApiToken, User
 
 # Roles that manage or watch the system and must stay apart from business roles.
@@ -96,25 +100,6 @@ def _check_manages(by, user):
     if not managed_users(by).filter(pk=user.pk).exists():
         # Same answer as for a user who does not exist.
         raise NotAllowed(_("This account is outside your region."))
-
-
-# --- lockouts (django-axes) ------------------------------------------------------------
-
-
-def login_failures(usernames) -> dict[str, int]:
-    """Failed logins within the cool-off period, by username (only usernames with failures)."""
-    attempts = AccessAttempt.objects.filter(username__in=list(usernames))
-    cool_off = get_cool_off()
-    if cool_off is not None:
-        attempts = attempts.filter(attempt_time__gte=timezone.now() - cool_off)
-    rows = attempts.values("username").annotate(failures=Sum("failures_since_start"))
-    return {row["username"]: row["failures"] for row in rows}
-
-
-def locked_usernames(usernames) -> set[str]:
-    """The usernames django-axes refuses at the login page right now (lockout by username)."""
-    limit = get_failure_limit(None, None)
-    return {name for name, count in login_failures(usernames).items() if count >= limit}
 
 
 # --- changes -----------------------------------------------------------------------------
@@ -262,25 +247,85 @@ def remove_membership(membership, *, by) -> None:
         membership.delete()
 
 
-def set_password(user, *, by, password: str) -> int:
-    """Give a user a new password (validated); the user's open sessions end and his API tokens
-    are deleted, since a password is reset when the account may be in other hands.
-    Returns how many API tokens were deleted."""
+# Letters and digits that read the same on paper and on screen (no 0/O, 1/l/I).
+ONE_TIME_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def _one_time_password() -> str:
+    """Four groups of four, e.g. "Kp7x-9QmR-t4Vz-Hc2e": about 93 bits, easy to read out."""
+    return "-".join("".join(secrets.choice(ONE_TIME_ALPHABET) for _ in range(4)) for _ in range(4))
+
+
+def _when(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def reset_password(user, *, by) -> tuple[str, dt.datetime, int]:
+    """Replace a user's password with a one-time password that Duban makes up.
+
+    The administrator never chooses the password and cannot log in as the user unseen: the
+    one-time password expires after DUBAN_ONE_TIME_PASSWORD_HOURS, a login with it allows
+    nothing but setting a new password (PasswordChangeRequiredMiddleware), and the user is
+    told at once, and again when it is used. The user's sessions end (the password changed)
+    and his API tokens are deleted. A second factor, when the user has one, is not touched.
+    Returns the one-time password (to show once), when it expires, and the tokens deleted.
+    """
     _check_manages(by, user)
-    _validated_password(password, user)
+    now = timezone.now()
+    raw = _one_time_password()
+    expires_at = now + dt.timedelta(hours=settings.DUBAN_ONE_TIME_PASSWORD_HOURS)
     with transaction.atomic():
-        user.set_password(password)
-        user.save(update_fields=["password"])
+        user = User.objects.select_for_update().get(pk=user.pk)
+        user.set_password(raw)
+        user.one_time_password_set_at = now
+        user.one_time_password_set_by = by
+        user.one_time_password_expires_at = expires_at
+        user.one_time_password_used_at = None
+        user.save(
+            update_fields=[
+                "password",
+                "one_time_password_set_at",
+                "one_time_password_set_by",
+                "one_time_password_expires_at",
+                "one_time_password_used_at",
+            ]
+        )
         deleted, _by_model = ApiToken.objects.filter(user=user).delete()
-        # Never the password or its hash in the audit log: only that it changed.
-        audit.record(
+        # Never the password or its hash in the audit log: who reset whose, and until when.
+        event = audit.record(
             actor=by,
             role=Role.SYSADMIN,
-            action="account.set_password",
+            action="account.reset_password",
             target=user,
-            after={"api_tokens_deleted": deleted} if deleted else {},
+            after={
+                "user": user.username,
+                "reset_by": by.username,
+                "one_time_password_expires_at": expires_at.isoformat(),
+                "api_tokens_deleted": deleted,
+            },
         )
-    return deleted
+        with translation.override(user.language):
+            notify(
+                [user],
+                kind="password_reset",
+                key=f"account.password_reset.{user.pk}.{event.seq}",
+                title=_("An administrator reset your password"),
+                body=_(
+                    "%(admin)s, system administrator, reset the password of your account "
+                    "%(username)s at %(time)s and was given a one-time password for you, "
+                    "valid until %(expires)s. Logging in with it allows nothing but setting "
+                    "a new password. If you did not ask for this, tell your rectification "
+                    "office and the audit administrator at once."
+                )
+                % {
+                    "admin": f"{by} ({by.username})",
+                    "username": user.username,
+                    "time": _when(now),
+                    "expires": _when(expires_at),
+                },
+                now=now,
+            )
+    return raw, expires_at, deleted
 
 
 def unlock(user, *, by) -> int:

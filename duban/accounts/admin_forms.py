@@ -71,10 +71,6 @@ class UserEditForm(ProfileFields):
     )
 
 
-class PasswordSetForm(PasswordFields):
-    pass
-
-
 class MembershipForm(forms.Form):
     unit = forms.ModelChoiceField(label=_("Unit"), queryset=None)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
