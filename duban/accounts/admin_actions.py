@@ -18,8 +18,6 @@ import secrets
 
 from axes.utils import reset as reset_axes_attempts
 from django.conf import settings
-from django.contrib.auth import password_validation
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone, translation
@@ -105,12 +103,38 @@ def _check_manages(by, user):
 # --- changes -----------------------------------------------------------------------------
 
 
-def _validated_password(password: str, user) -> str:
-    try:
-        password_validation.validate_password(password, user)
-    except ValidationError as error:
-        raise InvalidInput(" ".join(error.messages), field="password") from error
-    return password
+# Letters and digits that read the same on paper and on screen (no 0/O, 1/l/I).
+ONE_TIME_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def _one_time_password() -> str:
+    """Four groups of four, e.g. "Kp7x-9QmR-t4Vz-Hc2e": about 93 bits, easy to read out."""
+    return "-".join("".join(secrets.choice(ONE_TIME_ALPHABET) for _ in range(4)) for _ in range(4))
+
+
+ONE_TIME_PASSWORD_FIELDS = [
+    "one_time_password_set_at",
+    "one_time_password_set_by",
+    "one_time_password_expires_at",
+    "one_time_password_used_at",
+]
+
+
+def _give_one_time_password(user, *, by) -> tuple[str, dt.datetime]:
+    """Set (not save) a new one-time password on `user`; returns it and when it expires."""
+    now = timezone.now()
+    raw = _one_time_password()
+    expires_at = now + dt.timedelta(hours=settings.DUBAN_ONE_TIME_PASSWORD_HOURS)
+    user.set_password(raw)
+    user.one_time_password_set_at = now
+    user.one_time_password_set_by = by
+    user.one_time_password_expires_at = expires_at
+    user.one_time_password_used_at = None
+    return raw, expires_at
+
+
+def _when(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
 
 def _profile(user) -> dict:
@@ -124,9 +148,14 @@ def _profile(user) -> dict:
 
 
 def create_user(
-    *, by, username: str, password: str, display_name: str = "", phone: str = "", language: str = ""
-) -> User:
-    """A new account, with no role yet; the password must pass the password validators."""
+    *, by, username: str, display_name: str = "", phone: str = "", language: str = ""
+) -> tuple[User, str, dt.datetime]:
+    """A new account, with no role yet, and a one-time password that Duban makes up.
+
+    As after a reset, the sysadmin hands the one-time password over and cannot use the
+    account unseen: it is good only to set the user's own password, and its first use is
+    recorded. Returns the user, the one-time password (to show once) and when it expires.
+    """
     _check_sysadmin(by)
     username = username.strip()
     if not username:
@@ -136,14 +165,17 @@ def create_user(
     user = User(username=username, display_name=display_name.strip(), phone=phone.strip())
     if language:
         user.language = language
-    _validated_password(password, user)
-    user.set_password(password)
+    raw, expires_at = _give_one_time_password(user, by=by)
     with transaction.atomic():
         user.save()
         audit.record(
-            actor=by, role=Role.SYSADMIN, action="account.create", target=user, after=_profile(user)
+            actor=by,
+            role=Role.SYSADMIN,
+            action="account.create",
+            target=user,
+            after={**_profile(user), "one_time_password_expires_at": expires_at.isoformat()},
         )
-    return user
+    return user, raw, expires_at
 
 
 def update_user(user, *, by, display_name: str, phone: str, language: str, is_active: bool) -> User:
@@ -247,19 +279,6 @@ def remove_membership(membership, *, by) -> None:
         membership.delete()
 
 
-# Letters and digits that read the same on paper and on screen (no 0/O, 1/l/I).
-ONE_TIME_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-
-
-def _one_time_password() -> str:
-    """Four groups of four, e.g. "Kp7x-9QmR-t4Vz-Hc2e": about 93 bits, easy to read out."""
-    return "-".join("".join(secrets.choice(ONE_TIME_ALPHABET) for _ in range(4)) for _ in range(4))
-
-
-def _when(moment) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
-
-
 def reset_password(user, *, by) -> tuple[str, dt.datetime, int]:
     """Replace a user's password with a one-time password that Duban makes up.
 
@@ -271,25 +290,11 @@ def reset_password(user, *, by) -> tuple[str, dt.datetime, int]:
     Returns the one-time password (to show once), when it expires, and the tokens deleted.
     """
     _check_manages(by, user)
-    now = timezone.now()
-    raw = _one_time_password()
-    expires_at = now + dt.timedelta(hours=settings.DUBAN_ONE_TIME_PASSWORD_HOURS)
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
-        user.set_password(raw)
-        user.one_time_password_set_at = now
-        user.one_time_password_set_by = by
-        user.one_time_password_expires_at = expires_at
-        user.one_time_password_used_at = None
-        user.save(
-            update_fields=[
-                "password",
-                "one_time_password_set_at",
-                "one_time_password_set_by",
-                "one_time_password_expires_at",
-                "one_time_password_used_at",
-            ]
-        )
+        raw, expires_at = _give_one_time_password(user, by=by)
+        now = user.one_time_password_set_at
+        user.save(update_fields=["password", *ONE_TIME_PASSWORD_FIELDS])
         deleted, _by_model = ApiToken.objects.filter(user=user).delete()
         # Never the password or its hash in the audit log: who reset whose, and until when.
         event = audit.record(

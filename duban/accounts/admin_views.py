@@ -86,10 +86,9 @@ def user_create(request):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                user = actions.create_user(
+                user, one_time_password, expires_at = actions.create_user(
                     by=request.user,
                     username=data["username"],
-                    password=data["password"],
                     display_name=data["display_name"],
                     phone=data["phone"],
                     language=data["language"],
@@ -101,7 +100,17 @@ def user_create(request):
                 messages.success(
                     request, _("Account %(name)s was created.") % {"name": user.username}
                 )
-                return redirect("account_admin:user_detail", pk=user.pk)
+                # The one-time password is shown in this response only, as after a reset.
+                return _detail_page(
+                    request,
+                    user,
+                    status=201,
+                    extra={
+                        "one_time_password": one_time_password,
+                        "one_time_password_expires_at": expires_at,
+                        "new_account": True,
+                    },
+                )
     return render(request, "accounts/admin/user_create.html", {"form": form}, status=status)
 
 

@@ -1,10 +1,13 @@
 """The system administrator (系统管理员) manages the accounts of his region, and nothing else."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
+from duban.accounts import actions as account_actions
 from duban.accounts import admin_actions
 from duban.accounts.models import User
 from duban.audit.models import AuditEvent
@@ -47,7 +50,8 @@ def events(action):
     return list(AuditEvent.objects.filter(action=action).order_by("seq"))
 
 
-def new_account(admin, username="zhangwei", password=GOOD_PASSWORD):
+def new_account(admin, username="zhangwei"):
+    """Create an account on the sysadmin's page; the user, with the one-time password shown."""
     response = admin.post(
         CREATE,
         {
@@ -55,12 +59,13 @@ def new_account(admin, username="zhangwei", password=GOOD_PASSWORD):
             "display_name": "张伟",
             "phone": "13800000000",
             "language": "zh-hans",
-            "password": password,
-            "password2": password,
         },
     )
-    assert response.status_code == 302, response.content.decode()
-    return User.objects.get(username=username)
+    assert response.status_code == 201, response.content.decode()
+    user = User.objects.get(username=username)
+    match = re.search(r'<code class="token-raw">([^<]+)</code>', response.content.decode())
+    user.one_time_password = match.group(1)
+    return user
 
 
 def grant(admin, user, unit, role):
@@ -69,50 +74,49 @@ def grant(admin, user, unit, role):
     )
 
 
-def test_it_refuses_a_weak_password_with_the_validators_message_and_creates_nothing(admin, world):
+def test_the_sysadmin_does_not_choose_a_new_accounts_password(admin, world):
     response = admin.post(
         CREATE,
         {"username": "zhangwei", "language": "en", "password": "123456", "password2": "123456"},
     )
-    assert response.status_code == 400
-    html = response.content.decode()
-    assert "This password is too short" in html
-    assert "zhangwei" in html  # the input is kept
-    assert not User.objects.filter(username="zhangwei").exists()
-    assert events("account.create") == []
+    assert response.status_code == 201
+    user = User.objects.get(username="zhangwei")
+    assert not user.check_password("123456")
+    assert user.must_change_password and user.one_time_password_set_by == world.sysadmin
 
 
-def test_it_refuses_two_different_passwords(admin, world):
-    response = admin.post(
-        CREATE,
-        {"username": "zhangwei", "language": "en", "password": GOOD_PASSWORD, "password2": "x"},
-    )
-    assert response.status_code == 400
-    assert "The two passwords differ." in response.content.decode()
-    assert not User.objects.filter(username="zhangwei").exists()
-
-
-def test_it_creates_an_account_that_can_log_in(admin, world):
+def test_it_creates_an_account_whose_first_login_only_sets_a_password(admin, world):
     user = new_account(admin)
     assert user.display_name == "张伟" and user.phone == "13800000000" and user.is_active
     [event] = events("account.create")
     assert event.actor_id == world.sysadmin.pk and event.role == "sysadmin"
     assert event.target_id == str(user.pk) and event.after["username"] == "zhangwei"
-    assert GOOD_PASSWORD not in str(event.after)
+    assert user.one_time_password not in str(event.after)
 
-    response = Client().post(LOGIN, {"username": "zhangwei", "password": GOOD_PASSWORD})
+    first = Client()
+    response = first.post(LOGIN, {"username": "zhangwei", "password": user.one_time_password})
     assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:password_change")
+    [used] = events("account.one_time_login")
+    assert used.actor_id == user.pk and used.after["reset_by"] == "sysadmin"
+    response = first.post(
+        reverse("accounts:password_change"),
+        {
+            "old_password": user.one_time_password,
+            "new_password1": GOOD_PASSWORD,
+            "new_password2": GOOD_PASSWORD,
+        },
+    )
+    assert response.status_code == 302
+    assert (
+        Client().post(LOGIN, {"username": "zhangwei", "password": GOOD_PASSWORD}).status_code == 302
+    )
 
 
 def test_it_refuses_a_username_that_is_taken(admin, world):
     response = admin.post(
         CREATE,
-        {
-            "username": "Liaison",
-            "language": "en",
-            "password": GOOD_PASSWORD,
-            "password2": GOOD_PASSWORD,
-        },
+        {"username": "Liaison", "language": "en"},
     )
     assert response.status_code == 400
     assert "This username is already taken." in response.content.decode()
@@ -128,6 +132,8 @@ def test_it_grants_a_liaison_role_that_opens_the_units_ledger(admin, world):
 
     problem = world.problem()
     actions.assign(problem, by=world.office)
+    account_actions.change_password(user, new_password=GOOD_PASSWORD)  # his own, first
+    user.refresh_from_db()
     liaison = Client()
     liaison.force_login(user)
     assert problem.title in liaison.get("/ledger/").content.decode()
