@@ -129,6 +129,7 @@ def note_one_time_login(user, *, address: str | None) -> bool:
                     "admin": f"{setter} ({setter.username})" if setter else "?",
                 },
                 now=now,
+                urgent=True,
             )
     return True
 

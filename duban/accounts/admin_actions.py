@@ -329,6 +329,7 @@ def reset_password(user, *, by) -> tuple[str, dt.datetime, int]:
                     "expires": _when(expires_at),
                 },
                 now=now,
+                urgent=True,
             )
     return raw, expires_at, deleted
 

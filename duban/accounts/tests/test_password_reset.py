@@ -17,7 +17,7 @@ from duban.accounts import admin_actions
 from duban.accounts.models import ApiToken, User
 from duban.audit.log import verify
 from duban.audit.models import AuditEvent
-from duban.notify.models import Delivery, Notification
+from duban.notify.models import Delivery, Notification, Preference
 from duban.testing import PASSWORD
 
 LOGIN = "/accounts/login/"
@@ -222,3 +222,16 @@ def test_nobody_but_a_sysadmin_of_the_region_resets_a_password(world):
     world.unit_head.refresh_from_db()
     assert world.unit_head.check_password(PASSWORD) and not world.unit_head.must_change_password
     assert not Notification.objects.filter(kind="password_reset").exists()
+
+
+def test_the_warning_goes_out_at_once_even_to_a_user_who_chose_the_daily_digest(
+    admin, world, liaison_by_email
+):
+    Preference.objects.create(user=world.liaison, email=True, digest=True)
+
+    one_time = reset(admin, world.liaison)
+    Client().post(LOGIN, {"username": "liaison", "password": one_time})
+
+    deliveries = Delivery.objects.filter(recipient=world.liaison, channel=Delivery.Channel.EMAIL)
+    assert deliveries.count() == 2  # the reset, and the use
+    assert Delivery.Status.HELD not in {d.status for d in deliveries}  # not kept for the digest
