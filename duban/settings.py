@@ -98,6 +98,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "duban.twofactor.middleware.TwoFactorMiddleware",
     "duban.accounts.middleware.UserLanguageMiddleware",
+    "duban.accounts.middleware.PasswordChangeRequiredMiddleware",
     "duban.core.middleware.IdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -176,16 +177,26 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "ledger:problem_list"
 LOGOUT_REDIRECT_URL = "login"
 
-# Lockout: after DUBAN_LOGIN_FAILURES failed attempts for one username the
-# account is locked for DUBAN_LOCKOUT_MINUTES (django-axes).
+# Lockout: after DUBAN_LOGIN_FAILURES failed attempts for one username from one address,
+# that address is locked out of that username for DUBAN_LOCKOUT_MINUTES (django-axes).
+# Locking the username alone would let anyone lock out `office`; from any address, the
+# username's failures only slow its logins down (duban.accounts.throttle): each attempt
+# past the limit waits twice as long, up to DUBAN_LOGIN_DELAY_MAX_SECONDS.
 AXES_FAILURE_LIMIT = env_int("DUBAN_LOGIN_FAILURES", 5)
 AXES_COOLOFF_TIME = env_int("DUBAN_LOCKOUT_MINUTES", 30) / 60
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
 AXES_VERBOSE = False
-# Lock the account, not the address: an office's staff share one NAT address.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_CLIENT_IP_CALLABLE = "duban.accounts.client_address.client_address"
+DUBAN_LOGIN_DELAY_MAX_SECONDS = env_int("DUBAN_LOGIN_DELAY_MAX_SECONDS", 60)
+# How many reverse proxies in front of Duban append to X-Forwarded-For; 0 (the default)
+# trusts no header and takes the connection's address.
+DUBAN_TRUSTED_PROXIES = env_int("DUBAN_TRUSTED_PROXIES", 0)
+# A password reset gives a one-time password valid this long, good only to set a new one.
+DUBAN_ONE_TIME_PASSWORD_HOURS = env_int("DUBAN_ONE_TIME_PASSWORD_HOURS", 24)
+# API tokens expire this many days after they are made.
+DUBAN_API_TOKEN_DAYS = env_int("DUBAN_API_TOKEN_DAYS", 90)
 
 # Sessions end after DUBAN_IDLE_MINUTES without a request (idle timeout).
 SESSION_COOKIE_AGE = env_int("DUBAN_IDLE_MINUTES", 30) * 60

@@ -16,22 +16,24 @@ The recipe is the ledger's: check role and scope → transaction.atomic() → ch
 audit event in the same transaction. Errors reuse the ledger's ActionError classes.
 """
 
-from axes.helpers import get_cool_off, get_failure_limit
-from axes.models import AccessAttempt
+import datetime as dt
+import secrets
+
 from axes.utils import reset as reset_axes_attempts
-from django.contrib.auth import password_validation
-from django.core.exceptions import ValidationError
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, Sum
-from django.utils import timezone
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from duban.audit import log as audit
 from duban.ledger.actions import InvalidInput, NotAllowed
+from duban.notify.actions import notify
 from duban.org.models import BUSINESS_ROLES, Membership, Role, Unit
 from duban.org.scope import memberships
 
+from .lockout import locked_usernames, login_failures  # noqa: F401 (the account pages read them here)
 from .models import ApiToken, User
 
 # Roles that manage or watch the system and must stay apart from business roles.
@@ -239,34 +241,41 @@ def _check_manages(by, user):
         raise NotAllowed(_("This account is outside your region."))
 
 
-# --- lockouts (django-axes) ------------------------------------------------------------
-
-
-def login_failures(usernames) -> dict[str, int]:
-    """Failed logins within the cool-off period, by username (only usernames with failures)."""
-    attempts = AccessAttempt.objects.filter(username__in=list(usernames))
-    cool_off = get_cool_off()
-    if cool_off is not None:
-        attempts = attempts.filter(attempt_time__gte=timezone.now() - cool_off)
-    rows = attempts.values("username").annotate(failures=Sum("failures_since_start"))
-    return {row["username"]: row["failures"] for row in rows}
-
-
-def locked_usernames(usernames) -> set[str]:
-    """The usernames django-axes refuses at the login page right now (lockout by username)."""
-    limit = get_failure_limit(None, None)
-    return {name for name, count in login_failures(usernames).items() if count >= limit}
-
-
 # --- changes -----------------------------------------------------------------------------
 
 
-def _validated_password(password: str, user) -> str:
-    try:
-        password_validation.validate_password(password, user)
-    except ValidationError as error:
-        raise InvalidInput(" ".join(error.messages), field="password") from error
-    return password
+# Letters and digits that read the same on paper and on screen (no 0/O, 1/l/I).
+ONE_TIME_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def _one_time_password() -> str:
+    """Four groups of four, e.g. "Kp7x-9QmR-t4Vz-Hc2e": about 93 bits, easy to read out."""
+    return "-".join("".join(secrets.choice(ONE_TIME_ALPHABET) for _ in range(4)) for _ in range(4))
+
+
+ONE_TIME_PASSWORD_FIELDS = [
+    "one_time_password_set_at",
+    "one_time_password_set_by",
+    "one_time_password_expires_at",
+    "one_time_password_used_at",
+]
+
+
+def _give_one_time_password(user, *, by) -> tuple[str, dt.datetime]:
+    """Set (not save) a new one-time password on `user`; returns it and when it expires."""
+    now = timezone.now()
+    raw = _one_time_password()
+    expires_at = now + dt.timedelta(hours=settings.DUBAN_ONE_TIME_PASSWORD_HOURS)
+    user.set_password(raw)
+    user.one_time_password_set_at = now
+    user.one_time_password_set_by = by
+    user.one_time_password_expires_at = expires_at
+    user.one_time_password_used_at = None
+    return raw, expires_at
+
+
+def _when(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
 
 def _profile(user) -> dict:
@@ -280,9 +289,14 @@ def _profile(user) -> dict:
 
 
 def create_user(
-    *, by, username: str, password: str, display_name: str = "", phone: str = "", language: str = ""
-) -> User:
-    """A new account, with no role yet; the password must pass the password validators."""
+    *, by, username: str, display_name: str = "", phone: str = "", language: str = ""
+) -> tuple[User, str, dt.datetime]:
+    """A new account, with no role yet, and a one-time password that Duban makes up.
+
+    As after a reset, the sysadmin hands the one-time password over and cannot use the
+    account unseen: it is good only to set the user's own password, and its first use is
+    recorded. Returns the user, the one-time password (to show once) and when it expires.
+    """
     _check_sysadmin(by)
     username = username.strip()
     if not username:
@@ -292,14 +306,17 @@ def create_user(
     user = User(username=username, display_name=display_name.strip(), phone=phone.strip())
     if language:
         user.language = language
-    _validated_password(password, user)
-    user.set_password(password)
+    raw, expires_at = _give_one_time_password(user, by=by)
     with transaction.atomic():
         user.save()
         audit.record(
-            actor=by, role=Role.SYSADMIN, action="account.create", target=user, after=_profile(user)
+            actor=by,
+            role=Role.SYSADMIN,
+            action="account.create",
+            target=user,
+            after={**_profile(user), "one_time_password_expires_at": expires_at.isoformat()},
         )
-    return user
+    return user, raw, expires_at
 
 
 def update_user(user, *, by, display_name: str, phone: str, language: str, is_active: bool) -> User:
@@ -409,25 +426,59 @@ def remove_membership(membership, *, by) -> None:
         membership.delete()
 
 
-def set_password(user, *, by, password: str) -> int:
-    """Give a user a new password (validated); the user's open sessions end and his API tokens
-    are deleted, since a password is reset when the account may be in other hands.
-    Returns how many API tokens were deleted."""
+def reset_password(user, *, by) -> tuple[str, dt.datetime, int]:
+    """Replace a user's password with a one-time password that Duban makes up.
+
+    The administrator never chooses the password and cannot log in as the user unseen: the
+    one-time password expires after DUBAN_ONE_TIME_PASSWORD_HOURS, a login with it allows
+    nothing but setting a new password (PasswordChangeRequiredMiddleware), and the user is
+    told at once, and again when it is used. The user's sessions end (the password changed)
+    and his API tokens are deleted. A second factor, when the user has one, is not touched.
+    Returns the one-time password (to show once), when it expires, and the tokens deleted.
+    """
     _check_manages(by, user)
-    _validated_password(password, user)
     with transaction.atomic():
-        user.set_password(password)
-        user.save(update_fields=["password"])
+        user = User.objects.select_for_update().get(pk=user.pk)
+        raw, expires_at = _give_one_time_password(user, by=by)
+        now = user.one_time_password_set_at
+        user.save(update_fields=["password", *ONE_TIME_PASSWORD_FIELDS])
         deleted, _by_model = ApiToken.objects.filter(user=user).delete()
-        # Never the password or its hash in the audit log: only that it changed.
-        audit.record(
+        # Never the password or its hash in the audit log: who reset whose, and until when.
+        event = audit.record(
             actor=by,
             role=Role.SYSADMIN,
-            action="account.set_password",
+            action="account.reset_password",
             target=user,
-            after={"api_tokens_deleted": deleted} if deleted else {},
+            after={
+                "user": user.username,
+                "reset_by": by.username,
+                "one_time_password_expires_at": expires_at.isoformat(),
+                "api_tokens_deleted": deleted,
+            },
         )
-    return deleted
+        with translation.override(user.language):
+            notify(
+                [user],
+                kind="password_reset",
+                key=f"account.password_reset.{user.pk}.{event.seq}",
+                title=_("An administrator reset your password"),
+                body=_(
+                    "%(admin)s, system administrator, reset the password of your account "
+                    "%(username)s at %(time)s and was given a one-time password for you, "
+                    "valid until %(expires)s. Logging in with it allows nothing but setting "
+                    "a new password. If you did not ask for this, tell your rectification "
+                    "office and the audit administrator at once."
+                )
+                % {
+                    "admin": f"{by} ({by.username})",
+                    "username": user.username,
+                    "time": _when(now),
+                    "expires": _when(expires_at),
+                },
+                now=now,
+                urgent=True,
+            )
+    return raw, expires_at, deleted
 
 
 def unlock(user, *, by) -> int:

@@ -2,7 +2,6 @@
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -15,34 +14,6 @@ class SearchForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
 
 
-class PasswordFields(forms.Form):
-    """A new password typed twice; the validators run in the action, with the user known."""
-
-    password = forms.CharField(
-        label=_("Password"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-    password2 = forms.CharField(
-        label=_("Password again"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Built per request: the validators' texts follow the user's language.
-        self.fields["password"].help_text = " ".join(
-            password_validation.password_validators_help_texts()
-        )
-
-    def clean(self):
-        data = super().clean()
-        if data.get("password") and data.get("password2") and data["password"] != data["password2"]:
-            self.add_error("password2", _("The two passwords differ."))
-        return data
-
-
 class ProfileFields(forms.Form):
     display_name = forms.CharField(
         label=pgettext_lazy("person", "Name"), max_length=50, required=False
@@ -53,14 +24,14 @@ class ProfileFields(forms.Form):
     )
 
 
-class UserCreateForm(ProfileFields, PasswordFields):
+class UserCreateForm(ProfileFields):
     username = forms.CharField(
         label=_("Username"),
         max_length=150,
         validators=[User.username_validator],
         help_text=_("Letters, digits and @ . + - _ only; used to log in."),
     )
-    field_order = ["username", "display_name", "phone", "language", "password", "password2"]
+    field_order = ["username", "display_name", "phone", "language"]
 
 
 class UserEditForm(ProfileFields):
@@ -69,10 +40,6 @@ class UserEditForm(ProfileFields):
         required=False,
         help_text=_("A deactivated account can no longer log in; its history stays."),
     )
-
-
-class PasswordSetForm(PasswordFields):
-    pass
 
 
 class MembershipForm(forms.Form):

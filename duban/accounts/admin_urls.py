@@ -16,6 +16,6 @@ urlpatterns = [
         views.membership_remove,
         name="membership_remove",
     ),
-    path("<int:pk>/password/", views.password_set, name="password_set"),
+    path("<int:pk>/password/reset/", views.password_reset, name="password_reset"),
     path("<int:pk>/unlock/", views.unlock, name="unlock"),
 ]

@@ -6,6 +6,7 @@ or for an administrator's account (admin_actions.managed_users says why).
 Every change goes through admin_actions.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -13,14 +14,13 @@ from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from duban.core.http import post_only
 from duban.ledger.actions import ActionError, NotAllowed
 from duban.org.models import Membership
 
 from . import admin_actions as actions
-from .admin_forms import MembershipForm, PasswordSetForm, SearchForm, UserCreateForm, UserEditForm
+from .admin_forms import MembershipForm, SearchForm, UserCreateForm, UserEditForm
 
 PAGE_SIZE = 50
 
@@ -86,10 +86,9 @@ def user_create(request):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                user = actions.create_user(
+                user, one_time_password, expires_at = actions.create_user(
                     by=request.user,
                     username=data["username"],
-                    password=data["password"],
                     display_name=data["display_name"],
                     phone=data["phone"],
                     language=data["language"],
@@ -101,11 +100,22 @@ def user_create(request):
                 messages.success(
                     request, _("Account %(name)s was created.") % {"name": user.username}
                 )
-                return redirect("account_admin:user_detail", pk=user.pk)
+                # The one-time password is shown in this response only, as after a reset.
+                return _detail_page(
+                    request,
+                    user,
+                    status=201,
+                    extra={
+                        "one_time_password": one_time_password,
+                        "one_time_password_expires_at": expires_at,
+                        "new_account": True,
+                    },
+                )
     return render(request, "accounts/admin/user_create.html", {"form": form}, status=status)
 
 
-def _detail_page(request, account, *, status=200, **forms):
+def _detail_page(request, account, *, status=200, extra=None, **forms):
+    extra = extra or {}
     account = _with_memberships(type(account).objects.filter(pk=account.pk)).get()
     context = {
         "account": account,
@@ -123,7 +133,8 @@ def _detail_page(request, account, *, status=200, **forms):
         ),
         "membership_form": forms.get("membership_form")
         or MembershipForm(units=actions.managed_units(request.user)),
-        "password_form": forms.get("password_form") or PasswordSetForm(),
+        "one_time_password_hours": settings.DUBAN_ONE_TIME_PASSWORD_HOURS,
+        **extra,
     }
     return render(request, "accounts/admin/user_detail.html", context, status=status)
 
@@ -192,30 +203,25 @@ def membership_remove(request, pk, membership_pk):
 
 
 @login_required
-def password_set(request, pk):
+def password_reset(request, pk):
     account = _managed_user_or_404(request, pk)
     if refusal := post_only(request):
         return refusal
-    form = PasswordSetForm(request.POST)
-    if form.is_valid():
-        try:
-            deleted = actions.set_password(
-                account, by=request.user, password=form.cleaned_data["password"]
-            )
-        except ActionError as error:
-            _show_error(form, error)
-            return _detail_page(request, account, password_form=form, status=_error_status(error))
-        messages.success(
-            request,
-            ngettext(
-                "The new password was set. %(count)d API token of the account was deleted.",
-                "The new password was set. %(count)d API tokens of the account were deleted.",
-                deleted,
-            )
-            % {"count": deleted},
-        )
-        return redirect("account_admin:user_detail", pk=account.pk)
-    return _detail_page(request, account, password_form=form, status=400)
+    try:
+        one_time_password, expires_at, deleted = actions.reset_password(account, by=request.user)
+    except ActionError as error:
+        messages.error(request, str(error))
+        return _detail_page(request, account, status=_error_status(error))
+    # Shown in this response only, like a new API token: no redirect, nothing in the session.
+    return _detail_page(
+        request,
+        account,
+        extra={
+            "one_time_password": one_time_password,
+            "one_time_password_expires_at": expires_at,
+            "api_tokens_deleted": deleted,
+        },
+    )
 
 
 @login_required

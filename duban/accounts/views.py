@@ -1,6 +1,7 @@
 """The user's own pages: profile (language, API tokens), password change, language switch."""
 
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,8 +14,9 @@ from django.views.decorators.http import require_POST
 from duban.ledger.actions import ActionError
 
 from . import actions
-from .forms import LanguageForm, TokenForm
-from .models import ApiToken
+from .client_address import client_address
+from .forms import LanguageForm, LoginForm, TokenForm
+from .models import ApiToken, token_lifetime
 
 
 def _profile_page(request, *, token_form=None, raw_key=None, new_token=None, status=200):
@@ -24,6 +26,7 @@ def _profile_page(request, *, token_form=None, raw_key=None, new_token=None, sta
         "tokens": request.user.api_tokens.order_by("-created_at"),
         "raw_key": raw_key,
         "new_token": new_token,
+        "token_days": token_lifetime().days,
     }
     return render(request, "accounts/profile.html", context, status=status)
 
@@ -81,9 +84,41 @@ def set_language(request):
     return redirect(target)
 
 
+class LoginView(auth_views.LoginView):
+    authentication_form = LoginForm
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.wait:
+            response.status_code = 429
+            response["Retry-After"] = str(form.wait)
+        return response
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        user = form.get_user()
+        if user.must_change_password:
+            actions.note_one_time_login(user, address=client_address(self.request))
+            return redirect("accounts:password_change")
+        return response
+
+
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:password_change_done")
+
+    def form_valid(self, form):
+        # The action sets the password (Django's form.save() would skip the rest of it).
+        try:
+            actions.change_password(
+                self.request.user, new_password=form.cleaned_data["new_password1"]
+            )
+        except ActionError as error:
+            form.add_error(getattr(error, "field", None), str(error))
+            return self.form_invalid(form)
+        self.request.user.refresh_from_db()
+        update_session_auth_hash(self.request, self.request.user)
+        return redirect(self.get_success_url())
 
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):

@@ -13,6 +13,7 @@ from ninja.security import HttpBearer
 from ninja.security.apikey import APIKeyCookie
 from ninja.utils import check_csrf
 
+from duban.accounts.lockout import is_locked
 from duban.accounts.models import ApiToken, hash_token
 
 # Writing last_used_at on every call would make every read a write; once a minute is enough
@@ -21,16 +22,21 @@ LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
 
 def user_for_token(raw: str):
-    """The active user a raw token belongs to, or None."""
+    """The user a raw token belongs to, or None: not for an expired token, nor for an account
+    that is inactive, locked out, or must first replace a one-time password."""
     if not raw:
         return None
     token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(raw)).first()
-    if token is None or not token.user.is_active:
-        return None
     now = timezone.now()
+    if token is None or token.expired(now) or not token_user_may_call(token.user):
+        return None
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+def token_user_may_call(user) -> bool:
+    return user.is_active and not user.must_change_password and not is_locked(user.username)
 
 
 def _act_as(request, user):

@@ -30,10 +30,12 @@ def notify(
     problem=None,
     now=None,
     channels: bool = True,
+    urgent: bool = False,
 ) -> int:
     """Notify each recipient once per key; returns how many new notifications were written.
 
-    channels=False writes the inbox rows only (no e-mail, no group robot).
+    channels=False writes the inbox rows only (no e-mail, no group robot); urgent=True sends
+    at once even to those who chose the daily digest (e.g. a warning about their account).
     """
     recipients = {user.pk: user for user in recipients if user is not None and user.is_active}
     if not recipients:
@@ -65,11 +67,11 @@ def notify(
         ignore_conflicts=True,
     )
     if channels:
-        _plan_deliveries(key, new, now)
+        _plan_deliveries(key, new, now, urgent=urgent)
     return len(new)
 
 
-def _plan_deliveries(key: str, users: dict, now) -> None:
+def _plan_deliveries(key: str, users: dict, now, *, urgent: bool = False) -> None:
     """One Delivery per chosen channel; sent after commit, or held for the day's digest."""
     prefs = {p.user_id: p for p in Preference.objects.filter(user_id__in=users)}
     default = Preference()
@@ -90,7 +92,7 @@ def _plan_deliveries(key: str, users: dict, now) -> None:
     rows = []
     for n in Notification.objects.filter(key=key, recipient_id__in=by_email | set(robots_of)):
         pref = prefs.get(n.recipient_id, default)
-        status = Delivery.Status.HELD if pref.digest else Delivery.Status.PENDING
+        status = Delivery.Status.HELD if pref.digest and not urgent else Delivery.Status.PENDING
         common = {"notification": n, "status": status, "next_attempt_at": now, "created_at": now}
         if n.recipient_id in by_email:
             rows.append(

@@ -69,7 +69,7 @@ PAGE_DECISIONS = {
     "account_admin:user_detail": "account",
     "account_admin:membership_add": "account",
     "account_admin:membership_remove": "account",
-    "account_admin:password_set": "account",
+    "account_admin:password_reset": "account",
     "account_admin:unlock": "account",
     "audit:event_list": "auditor",
     "audit:verify": "auditor",
