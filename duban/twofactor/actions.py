@@ -53,6 +53,7 @@ def _tell(user, *, event, kind: str, title: str, body: str) -> None:
             title=str(title),
             body=str(body),
             url=reverse("twofactor:overview"),
+            urgent=True,  # a security warning: not held for the daily digest
         )
 
 
