@@ -107,22 +107,18 @@ def _detect(source, head: bytes, name: str) -> tuple[str, str] | None:
     suffix = _suffix(name)
     # OOXML files are zip archives; the name tells Word from Excel, the parts inside that it is one.
     if mime == "application/zip" or ALLOWED_TYPES.get(mime) in OOXML:
-        if suffix not in OOXML:
+        ext = suffix if suffix in OOXML else ALLOWED_TYPES.get(mime)
+        if ext not in OOXML:
             return None
-        _refuse_zip_with_macros(source, name, OOXML_MAIN_PART[suffix])
-        for mt, ext in ALLOWED_TYPES.items():
-            if ext == suffix:
-                return mt, ext
+        _refuse_zip_with_macros(source, name, OOXML_MAIN_PART[ext])
+        return next((mt, e) for mt, e in ALLOWED_TYPES.items() if e == ext)
     if mime in {"application/x-ole-storage", "application/x-msi"} and suffix in {"doc", "xls"}:
+        mime = "application/msword" if suffix == "doc" else "application/vnd.ms-excel"
+    if mime not in ALLOWED_TYPES:
+        return None
+    if ALLOWED_TYPES[mime] in {"doc", "xls"}:
         _refuse_ole_with_macros(source, name)
-        return (
-            ("application/msword", "doc")
-            if suffix == "doc"
-            else ("application/vnd.ms-excel", "xls")
-        )
-    if mime in ALLOWED_TYPES:
-        return mime, ALLOWED_TYPES[mime]
-    return None
+    return mime, ALLOWED_TYPES[mime]
 
 
 def _not_office(name: str) -> FileRejected:
