@@ -448,9 +448,9 @@ def thumbnail_response(evidence, *, by):
     """The photo's thumbnail, or None when it has none (or one that cannot be checked)."""
     from django.http import FileResponse
 
-    expected = thumbnail_sha256(evidence.thumbnail.name) if evidence.thumbnail else ""
-    if not evidence.is_image or not expected:
+    if not evidence.has_thumbnail:
         return None
+    expected = thumbnail_sha256(evidence.thumbnail.name)
     try:
         handle = _open_verified(evidence.thumbnail, expected, evidence, by, "thumbnail")
     except FileNotFoundError:

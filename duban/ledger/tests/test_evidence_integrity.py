@@ -97,3 +97,19 @@ def test_it_refuses_a_thumbnail_changed_on_disk(world, files, settings):
     assert client.get(url).status_code == 409
     event = AuditEvent.objects.get(action="evidence.file_changed")
     assert event.after["part"] == "thumbnail"
+
+
+def test_a_thumbnail_that_cannot_be_checked_is_neither_shown_nor_served(world, files, settings):
+    """Thumbnails stored before they were named by their sha256 have nothing to check against."""
+    photo, _report = files
+    old_name = photo.thumbnail.name.rsplit("/", 1)[0] + "/0123456789abcdef0123456789abcdef.jpg"
+    Path(settings.MEDIA_ROOT, photo.thumbnail.name).rename(Path(settings.MEDIA_ROOT, old_name))
+    type(photo).objects.filter(pk=photo.pk).update(thumbnail=old_name)
+    client = client_for(world.office)
+    url = reverse("ledger:evidence_thumbnail", args=[photo.pk])
+
+    html = client.get(reverse("ledger:problem_detail", args=[photo.problem_id])).content.decode()
+
+    assert url not in html
+    assert reverse("ledger:evidence_download", args=[photo.pk]) in html
+    assert client.get(url).status_code == 404
