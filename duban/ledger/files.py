@@ -88,11 +88,9 @@ class StoredFile:
     position: tuple[float, float] | None
 
     def remove(self) -> None:
-        from django.core.files.storage import default_storage
-
-        for name in (self.name, self.thumbnail):
+        for field, name in (("file", self.name), ("thumbnail", self.thumbnail)):
             if name:
-                default_storage.delete(name)
+                _field(field).storage.delete(name)
 
 
 def _suffix(name: str) -> str:

@@ -327,3 +327,17 @@ def test_it_removes_the_stored_files_when_the_report_is_refused_in_its_transacti
 
     assert files_under(settings.MEDIA_ROOT) == before
     assert not Evidence.objects.exists() and not ProgressReport.objects.exists()
+
+
+def test_it_refuses_a_docx_of_more_parts_than_any_word_file_has(world, problem):
+    """zipfile would hold every entry of the central directory in memory before we looked."""
+    extra = [(f"word/media/p{n}.bin", b"") for n in range(10_001)]
+    with pytest.raises(actions.InvalidInput) as refused:
+        actions.upload_evidence(
+            problem,
+            by=world.liaison,
+            files=[upload("方案.docx", word_bytes(*extra))],
+            category="整改报告",
+        )
+    assert "方案.docx" in str(refused.value)
+    assert not Evidence.objects.exists()
