@@ -100,6 +100,7 @@ MIDDLEWARE = [
     "duban.accounts.middleware.UserLanguageMiddleware",
     "duban.accounts.middleware.PasswordChangeRequiredMiddleware",
     "duban.core.middleware.IdleTimeoutMiddleware",
+    "duban.core.middleware.RequestSizeLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -241,7 +242,10 @@ DUBAN_EXPORT_BACKGROUND_ROWS = env_int("DUBAN_EXPORT_BACKGROUND_ROWS", 5000)
 # Their files are removed this many days after they were asked for.
 DUBAN_EXPORT_KEEP_DAYS = env_int("DUBAN_EXPORT_KEEP_DAYS", 7)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Files of a request body up to this size stay in memory; a larger body goes to temporary files.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# One request's body at most (twenty evidence files of 50 MB fit), refused with 413 unread.
+DUBAN_MAX_REQUEST_MB = env_int("DUBAN_MAX_REQUEST_MB", 1024)
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 

@@ -22,7 +22,7 @@ from duban.accounts.models import User
 from duban.audit.models import AuditEvent
 from duban.inspections.models import Inspection
 from duban.ledger import actions
-from duban.ledger.files import evidence_response
+from duban.ledger.files import StoredFileChanged, evidence_response
 from duban.ledger.filters import ProblemFilterForm
 from duban.ledger.models import (
     AcceptanceReview,
@@ -796,7 +796,10 @@ def decide_extension(request, extension_id: int, payload: s.ExtensionDecisionIn)
 def evidence_file(request, evidence_id: int):
     """The stored file, as uploaded (check it against the listed sha256)."""
     evidence = get_evidence_for_user(request.auth, evidence_id)
-    response = evidence_response(evidence)
+    try:
+        response = evidence_response(evidence, by=request.auth)
+    except StoredFileChanged as changed:
+        return api.create_response(request, {"detail": str(changed)}, status=409)
     if response is None:
         # In scope, so saying what is missing reveals nothing the caller may not know.
         return api.create_response(

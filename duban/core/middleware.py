@@ -1,6 +1,10 @@
 import time
 
 from django.conf import settings
+from django.http import JsonResponse
+from django.utils.translation import gettext as _
+
+from duban.core.http import refused
 
 
 class SecureCookiesOverHttpsMiddleware:
@@ -42,3 +46,31 @@ class IdleTimeoutMiddleware:
             if now - session.get(self.KEY, 0) >= settings.DUBAN_SESSION_REFRESH_SECONDS:
                 session[self.KEY] = now  # modified: saved, with a new expiry
         return response
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse a request whose body is over DUBAN_MAX_REQUEST_MB before any of it is read (413).
+
+    Under WSGI Django reads at most CONTENT_LENGTH bytes of a body (none when it is absent, as
+    with a chunked body), so checking the declared length bounds what a request can make us
+    read; Django then spools file uploads to temporary files, not memory.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.DUBAN_MAX_REQUEST_MB * 1024 * 1024
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length <= limit:
+            return self.get_response(request)
+        message = _(
+            "This request is %(size)d MB; one upload may be at most %(limit)d MB. "
+            "Send the files in several smaller uploads."
+        ) % {"size": -(-length // 1048576), "limit": settings.DUBAN_MAX_REQUEST_MB}
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": message}, status=413)
+        return refused(request, message, status=413)

@@ -24,7 +24,7 @@ from duban.org.models import Membership, Region, Role, Unit
 from duban.org.scope import acting_membership
 
 from . import duties
-from .files import FileRejected, as_content_file, check_upload, thumbnail_and_exif
+from .files import FileRejected, StoredFile, check_upload, store_upload
 from .models import (
     AcceptanceReview,
     ApplicationStatus,
@@ -899,8 +899,8 @@ def report_progress(
         raise InvalidInput(_("Describe the progress."), "text")
     if not 0 <= percent <= 100:
         raise InvalidInput(_("Progress is a percentage from 0 to 100."), "percent")
-    checked = _checked_all(files)
-    with _files_removed_on_failure() as stored, transaction.atomic():
+    stored = _stored_all(files)
+    with _files_removed_on_failure(stored), transaction.atomic():
         now = timezone.now()
         _bump(problem, progress_percent=percent, last_report_at=now)
         report = ProgressReport.objects.create(
@@ -937,32 +937,44 @@ def report_progress(
                 "measure_updates": [[m, n, d] for m, n, d in measure_updates],
             },
         )
-        for item in checked:
-            stored.append(
-                _store_evidence(
-                    problem,
-                    by,
-                    membership,
-                    item,
-                    evidence_category or PROGRESS_PHOTO_CATEGORY,
-                    report=report,
-                )
+        for item in stored:
+            _store_evidence(
+                problem,
+                by,
+                membership,
+                item,
+                evidence_category or PROGRESS_PHOTO_CATEGORY,
+                report=report,
             )
     return report
 
 
-# Files in one upload: each is read whole to check and fingerprint it.
+# Files in one upload. Each is checked and hashed in chunks from Django's temporary file,
+# so the number bounds the disk and time of one request, not its memory.
 MAX_FILES_PER_UPLOAD = 20
 
 
-def _checked_all(files) -> list:
+def _stored_all(files) -> list[StoredFile]:
+    """Every file checked, then thumbnailed and written to storage, before any transaction.
+
+    All are checked before the first is stored; if one fails to store, those before it are
+    removed. The caller removes them all if its transaction fails (_files_removed_on_failure).
+    """
     if len(files) > MAX_FILES_PER_UPLOAD:
         raise InvalidInput(
             _("At most %(n)d files at a time; send the others in another upload.")
             % {"n": MAX_FILES_PER_UPLOAD},
             "files",
         )
-    return [_checked(f) for f in files]
+    checked = [_checked(f) for f in files]
+    stored: list[StoredFile] = []
+    with _files_removed_on_failure(stored):
+        for item in checked:
+            try:
+                stored.append(store_upload(item))
+            except FileRejected as error:
+                raise InvalidInput(str(error), "files") from None
+    return stored
 
 
 def _checked(uploaded):
@@ -972,11 +984,11 @@ def _checked(uploaded):
         raise InvalidInput(str(error), "files") from None
 
 
-def _store_evidence(problem, by, membership, checked, category, title="", report=None) -> Evidence:
-    try:
-        thumb, taken_at, position = thumbnail_and_exif(checked)
-    except FileRejected as error:
-        raise InvalidInput(str(error), "files") from None
+def _store_evidence(
+    problem, by, membership, stored: StoredFile, category, title="", report=None
+) -> Evidence:
+    """The row and audit event of a file already in storage (see _stored_all)."""
+    checked = stored.checked
     evidence = Evidence(
         problem=problem,
         report=report,
@@ -984,17 +996,15 @@ def _store_evidence(problem, by, membership, checked, category, title="", report
         title=title,
         original_name=checked.original_name,
         content_type=checked.content_type,
-        size=len(checked.content),
+        size=checked.size,
         sha256=checked.sha256,
         uploaded_by=by,
-        taken_at=taken_at,
+        taken_at=stored.taken_at,
+        file=stored.name,
+        thumbnail=stored.thumbnail,
     )
-    if position:
-        evidence.latitude, evidence.longitude = round(position[0], 6), round(position[1], 6)
-    content = as_content_file(checked)
-    evidence.file.save(content.name, content, save=False)
-    if thumb:
-        evidence.thumbnail.save(thumb.name, thumb, save=False)
+    if stored.position:
+        evidence.latitude, evidence.longitude = (round(v, 6) for v in stored.position)
     evidence.save()
     _record(
         problem,
@@ -1007,7 +1017,7 @@ def _store_evidence(problem, by, membership, checked, category, title="", report
             "category": category,
             "name": checked.original_name,
             "sha256": checked.sha256,
-            "size": len(checked.content),
+            "size": checked.size,
         },
         target=evidence,
     )
@@ -1015,17 +1025,32 @@ def _store_evidence(problem, by, membership, checked, category, title="", report
 
 
 @contextlib.contextmanager
-def _files_removed_on_failure():
-    """Files are written before the transaction commits; if it fails, remove them again."""
-    stored: list = []
+def _files_removed_on_failure(stored: list[StoredFile]):
+    """Files are written before the transaction; if anything fails, remove them again."""
     try:
         yield stored
     except BaseException:
-        for evidence in stored:
-            for field in (evidence.file, evidence.thumbnail):
-                if field:
-                    field.storage.delete(field.name)
+        for item in stored:
+            item.remove()
         raise
+
+
+def record_changed_file(evidence: Evidence, *, by, part: str, found: str) -> None:
+    """A stored file (or its thumbnail) no longer matches its sha256: kept in the audit log.
+
+    Any reader who opens the file triggers the check, so no role is required; the download
+    itself is refused by the caller.
+    """
+    with transaction.atomic():
+        audit.record(
+            actor=by,
+            role="",
+            action="evidence.file_changed",
+            target=evidence,
+            before={"sha256": evidence.sha256 if part == "file" else evidence.thumbnail.name},
+            after={"part": part, "found_sha256": found, "name": evidence.original_name},
+            problem_id=evidence.problem_id,
+        )
 
 
 def upload_evidence(
@@ -1038,15 +1063,14 @@ def upload_evidence(
     _check_length(title, 200, "title")
     if not files:
         raise InvalidInput(_("Choose at least one file."), "files")
-    checked = _checked_all(files)
-    with _files_removed_on_failure() as stored, transaction.atomic():
+    stored = _stored_all(files)
+    with _files_removed_on_failure(stored), transaction.atomic():
         _bump(problem)
-        for item in checked:
-            stored.append(_store_evidence(problem, by, membership, item, category, title))
+        rows = [_store_evidence(problem, by, membership, item, category, title) for item in stored]
         application = open_application(problem) if problem.state == State.CLOSING_APPLIED else None
         if application is not None:
             # A file added to a submitted application changes what was signed.
-            application.evidence.add(*stored)
+            application.evidence.add(*rows)
             voided = _void_signatures(application, "evidence added after signing")
             _record(
                 problem,
@@ -1061,7 +1085,7 @@ def upload_evidence(
                 },
                 target=application,
             )
-    return stored
+    return rows
 
 
 def _void_signatures(application: ClosingApplication, reason: str) -> list[int]:
@@ -1666,18 +1690,19 @@ def close_after_notice(
 
 
 # Another app's action that keeps files with a problem (a look-back check, duban.lookback) uses
-# the same content checks and storage: check_files before its transaction, then store_evidence
-# inside `with files_removed_on_failure() as stored, transaction.atomic():`.
-def check_files(files) -> list:
-    return _checked_all(files)
+# the same content checks and storage: store_files before its transaction (checked, hashed,
+# thumbnailed and written, slow work outside any lock), then store_evidence for each inside
+# `with files_removed_on_failure(stored), transaction.atomic():`.
+def store_files(files) -> list[StoredFile]:
+    return _stored_all(files)
 
 
-def store_evidence(problem, by, membership, checked, category, title="") -> Evidence:
-    return _store_evidence(problem, by, membership, checked, category, title)
+def store_evidence(problem, by, membership, stored: StoredFile, category, title="") -> Evidence:
+    return _store_evidence(problem, by, membership, stored, category, title)
 
 
-def files_removed_on_failure():
-    return _files_removed_on_failure()
+def files_removed_on_failure(stored: list[StoredFile]):
+    return _files_removed_on_failure(stored)
 
 
 def reopen_after_rebound(problem: Problem, *, by, membership, reason: str, check=None) -> Problem:

@@ -383,6 +383,15 @@ class Evidence(models.Model):
     def is_image(self) -> bool:
         return self.content_type.startswith("image/")
 
+    @property
+    def has_thumbnail(self) -> bool:
+        """A thumbnail named by its sha256, so it can be checked when served (older ones are not)."""
+        from .files import thumbnail_sha256
+
+        return (
+            self.is_image and bool(self.thumbnail) and bool(thumbnail_sha256(self.thumbnail.name))
+        )
+
 
 class ExtensionStatus(models.TextChoices):
     PENDING = "pending", _("Pending")

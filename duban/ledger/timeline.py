@@ -31,6 +31,7 @@ LABELS = {
     "progress.report": gettext_lazy("Progress reported"),
     "evidence.upload": gettext_lazy("File uploaded"),
     "evidence.review": gettext_lazy("File reviewed"),
+    "evidence.file_changed": gettext_lazy("Stored file found changed on disk; not served"),
     "extension.request": gettext_lazy("Extension requested"),
     "extension.approved": gettext_lazy("Extension approved"),
     "extension.rejected": gettext_lazy("Extension rejected"),

@@ -292,7 +292,6 @@ def record_check(check: LookbackCheck, *, by, outcome: str, findings: str, files
         )
     if not files:
         raise InvalidInput(_("Add at least one file as evidence of the check."), "files")
-    checked = ledger.check_files(files)
     problem = check.problem
     if outcome == Outcome.REBOUND and problem.state != State.CLOSED:
         raise WrongState(
@@ -300,15 +299,18 @@ def record_check(check: LookbackCheck, *, by, outcome: str, findings: str, files
             % {"state": problem.get_state_display()}
         )
     now = timezone.now()
-    with ledger.files_removed_on_failure() as stored, transaction.atomic():
+    stored = ledger.store_files(files)
+    with ledger.files_removed_on_failure(stored), transaction.atomic():
         updated = LookbackCheck.objects.filter(pk=check.pk, outcome=Outcome.PENDING).update(
             outcome=outcome, findings=findings, checked_at=now
         )
         if not updated:
             raise Conflict(_("This check was recorded a moment ago."))
-        for item in checked:
-            stored.append(ledger.store_evidence(problem, by, membership, item, EVIDENCE_CATEGORY))
-        check.evidence.add(*stored)
+        evidence = [
+            ledger.store_evidence(problem, by, membership, item, EVIDENCE_CATEGORY)
+            for item in stored
+        ]
+        check.evidence.add(*evidence)
         audit.record(
             actor=by,
             role=membership.role,
@@ -319,7 +321,7 @@ def record_check(check: LookbackCheck, *, by, outcome: str, findings: str, files
                 "outcome": outcome,
                 "findings": findings,
                 "draw": check.draw_id,
-                "evidence": [e.sha256 for e in stored],
+                "evidence": [e.sha256 for e in evidence],
             },
             problem_id=problem.pk,
         )

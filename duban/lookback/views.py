@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from duban.core.http import form_methods, read_only, refused
-from duban.ledger.files import evidence_response
+from duban.ledger.files import StoredFileChanged, evidence_response
 from duban.ledger.views.actions import error_status
 
 from . import actions, method, selectors
@@ -189,7 +189,10 @@ def check_evidence(request, pk, evidence_pk):
     evidence = check.evidence.filter(pk=evidence_pk).first()
     if evidence is None:
         raise Http404(_("No such file."))
-    response = evidence_response(evidence)
+    try:
+        response = evidence_response(evidence, by=request.user)
+    except StoredFileChanged as changed:
+        return refused(request, str(changed), status=409)
     if response is None:
         raise Http404(_("No such file."))
     return response

@@ -44,6 +44,12 @@ def max_import_bytes() -> int:
 def read_bytes(source, limit: int | None = None) -> bytes:
     """The file's content, refusing it as soon as it passes the size limit."""
     limit = limit or max_import_bytes()
+    too_large = _("The file is larger than %(limit)d MB; split the list into smaller files.") % {
+        "limit": limit // (1024 * 1024)
+    }
+    # An upload Django spooled to disk knows its size: refuse it before reading any of it.
+    if getattr(source, "size", None) and source.size > limit:
+        raise ImportRejected(too_large)
     if isinstance(source, bytes):
         content = source
     elif hasattr(source, "read"):
@@ -52,10 +58,7 @@ def read_bytes(source, limit: int | None = None) -> bytes:
         with open(source, "rb") as handle:
             content = handle.read(limit + 1)
     if len(content) > limit:
-        raise ImportRejected(
-            _("The file is larger than %(limit)d MB; split the list into smaller files.")
-            % {"limit": limit // (1024 * 1024)}
-        )
+        raise ImportRejected(too_large)
     return content
 
 

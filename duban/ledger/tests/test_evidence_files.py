@@ -166,3 +166,178 @@ def test_it_refuses_uploads_from_another_unit(world, problem):
     with pytest.raises(actions.NotAllowed):
         actions.upload_evidence(problem, by=world.other_liaison, files=[pdf()], category="整改报告")
     assert not Evidence.objects.exists()
+
+
+# --- Office files with macros ------------------------------------------------------------------
+
+
+def word_bytes(*extra_parts: tuple[str, bytes], content_types: bytes | None = None) -> bytes:
+    """A real .docx (python-docx's), with parts added or its [Content_Types].xml replaced."""
+    import io
+    import zipfile
+
+    import docx
+
+    base = io.BytesIO()
+    docx.Document().save(base)
+    out = io.BytesIO()
+    with zipfile.ZipFile(base) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "[Content_Types].xml" and content_types is not None:
+                data = content_types
+            target.writestr(item, data)
+        for name, data in extra_parts:
+            target.writestr(name, data)
+    return out.getvalue()
+
+
+def excel_97_bytes(stream_name: str = "") -> bytes:
+    """A real .xls (xlwt's); with `stream_name`, its Workbook stream renamed to that."""
+    import io
+
+    import xlwt
+
+    book = xlwt.Workbook()
+    book.add_sheet("台账").write(0, 0, "整改")
+    out = io.BytesIO()
+    book.save(out)
+    content = bytearray(out.getvalue())
+    if stream_name:
+        entry = content.index("Workbook".encode("utf-16-le") + b"\x00\x00")
+        name = stream_name.encode("utf-16-le")
+        content[entry : entry + 64] = name.ljust(64, b"\x00")
+        content[entry + 64 : entry + 66] = (len(name) + 2).to_bytes(2, "little")
+    return bytes(content)
+
+
+@pytest.mark.parametrize("name", ["整改方案.docm", "台账.xlsm", "汇报.pptm"])
+def test_it_refuses_a_macro_enabled_office_file_by_its_name(world, problem, name):
+    with pytest.raises(actions.InvalidInput) as refused:
+        actions.upload_evidence(
+            problem, by=world.liaison, files=[upload(name, word_bytes())], category="整改报告"
+        )
+    assert name in str(refused.value) and "macro" in str(refused.value)
+    assert not Evidence.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        word_bytes(("word/vbaProject.bin", b"\xcc\x61" + b"\x00" * 64)),
+        word_bytes(
+            content_types=b'<?xml version="1.0"?><Types><Override PartName="/word/document.xml" '
+            b'ContentType="application/vnd.ms-word.document.macroEnabled.main+xml"/></Types>'
+        ),
+    ],
+    ids=["vba-project-part", "macro-enabled-content-type"],
+)
+def test_it_refuses_a_word_file_with_macros_renamed_to_docx(world, problem, content):
+    with pytest.raises(actions.InvalidInput) as refused:
+        actions.upload_evidence(
+            problem, by=world.liaison, files=[upload("整改方案.docx", content)], category="整改报告"
+        )
+    assert "整改方案.docx" in str(refused.value) and "VBA" in str(refused.value)
+    assert not Evidence.objects.exists()
+
+
+def test_it_refuses_an_excel_97_file_with_a_vba_project_and_keeps_a_plain_one(world, problem):
+    with pytest.raises(actions.InvalidInput) as refused:
+        actions.upload_evidence(
+            problem,
+            by=world.liaison,
+            files=[upload("台账.xls", excel_97_bytes("_VBA_PROJECT_CUR"))],
+            category="整改报告",
+        )
+    assert "台账.xls" in str(refused.value) and "VBA" in str(refused.value)
+
+    [plain] = actions.upload_evidence(
+        problem, by=world.liaison, files=[upload("台账.xls", excel_97_bytes())], category="整改报告"
+    )
+    assert plain.content_type == "application/vnd.ms-excel"
+    [word] = actions.upload_evidence(
+        problem, by=world.liaison, files=[upload("方案.docx", word_bytes())], category="整改报告"
+    )
+    assert word.content_type.endswith("wordprocessingml.document")
+
+
+def test_it_refuses_a_zip_named_docx_that_is_no_word_file(world, problem):
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("readme.txt", "不是文档")
+    with pytest.raises(actions.InvalidInput) as refused:
+        actions.upload_evidence(
+            problem,
+            by=world.liaison,
+            files=[upload("方案.docx", out.getvalue())],
+            category="整改报告",
+        )
+    assert "方案.docx" in str(refused.value)
+
+
+# --- large images ---------------------------------------------------------------------------
+
+
+def test_it_keeps_a_pixel_flood_png_without_decoding_it_for_a_thumbnail(world, problem, settings):
+    """79 megapixels in a few hundred KB: stored as sent, with no thumbnail (see files.py)."""
+    from .test_upload_memory import pixel_flood_png
+
+    content = pixel_flood_png(10_000, 7_900)
+    [evidence] = actions.upload_evidence(
+        problem, by=world.liaison, files=[upload("航拍.png", content)], category="现场照片"
+    )
+    assert evidence.content_type == "image/png" and not evidence.thumbnail
+    assert Path(settings.MEDIA_ROOT, evidence.file.name).read_bytes() == content
+
+
+def test_it_thumbnails_a_large_jpeg_from_a_reduced_decode_turned_upright(world, problem, settings):
+    from PIL import Image
+
+    from .test_upload_memory import camera_jpeg
+
+    [evidence] = actions.upload_evidence(
+        problem, by=world.liaison, files=[upload("现场.jpg", camera_jpeg())], category="现场照片"
+    )
+    with Image.open(Path(settings.MEDIA_ROOT, evidence.thumbnail.name)) as thumbnail:
+        assert thumbnail.size == (240, 320)  # 8000 × 6000, EXIF orientation 6
+    assert evidence.taken_at == timezone.make_aware(dt.datetime(2026, 7, 15, 10, 30))
+
+
+def test_it_removes_the_stored_files_when_the_report_is_refused_in_its_transaction(
+    world, problem, settings
+):
+    """Files are written before the transaction; a refusal inside it takes them away again."""
+    before = files_under(settings.MEDIA_ROOT)
+    other = problem_in(world, State.IN_PROGRESS, title="另一个问题")
+    foreign_measure = other.measures.first().pk
+
+    with pytest.raises(actions.InvalidInput):
+        actions.report_progress(
+            problem,
+            by=world.liaison,
+            period="7月",
+            text="进展",
+            percent=40,
+            measure_updates=[(foreign_measure, "已完成", True)],
+            files=[jpeg(), pdf()],
+        )
+
+    assert files_under(settings.MEDIA_ROOT) == before
+    assert not Evidence.objects.exists() and not ProgressReport.objects.exists()
+
+
+def test_it_refuses_a_docx_of_more_parts_than_any_word_file_has(world, problem):
+    """zipfile would hold every entry of the central directory in memory before we looked."""
+    extra = [(f"word/media/p{n}.bin", b"") for n in range(10_001)]
+    with pytest.raises(actions.InvalidInput) as refused:
+        actions.upload_evidence(
+            problem,
+            by=world.liaison,
+            files=[upload("方案.docx", word_bytes(*extra))],
+            category="整改报告",
+        )
+    assert "方案.docx" in str(refused.value)
+    assert not Evidence.objects.exists()

@@ -3,16 +3,16 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from duban.core.http import form_methods, read_only
+from duban.core.http import form_methods, read_only, refused
 from duban.inspections.models import ACCEPTANCE_LEVEL_CHOICES
 from duban.ledger import actions
-from duban.ledger.files import evidence_response
+from duban.ledger.files import StoredFileChanged, evidence_response, thumbnail_response
 from duban.ledger.forms import ProblemForm, office_region_paths
 from duban.ledger.models import (
     AcceptanceReview,
@@ -191,7 +191,10 @@ def evidence_download(request, pk):
     evidence = get_evidence_for_user(request.user, pk)
     if refusal := read_only(request):
         return refusal
-    response = evidence_response(evidence)
+    try:
+        response = evidence_response(evidence, by=request.user)
+    except StoredFileChanged as changed:
+        return refused(request, str(changed), status=409)
     if response is None:
         raise Http404(_("The stored file is missing."))
     return response
@@ -202,13 +205,10 @@ def evidence_thumbnail(request, pk):
     evidence = get_evidence_for_user(request.user, pk)
     if refusal := read_only(request):
         return refusal
-    if not evidence.is_image or not evidence.thumbnail:
-        raise Http404(_("This file has no thumbnail."))
     try:
-        handle = evidence.thumbnail.open("rb")
-    except FileNotFoundError:
-        raise Http404(_("This file has no thumbnail.")) from None
-    response = FileResponse(handle, content_type="image/jpeg")
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, max-age=3600"
+        response = thumbnail_response(evidence, by=request.user)
+    except StoredFileChanged as changed:
+        return refused(request, str(changed), status=409)
+    if response is None:
+        raise Http404(_("This file has no thumbnail."))
     return response
