@@ -42,3 +42,21 @@ class IdleTimeoutMiddleware:
             if now - session.get(self.KEY, 0) >= settings.DUBAN_SESSION_REFRESH_SECONDS:
                 session[self.KEY] = now  # modified: saved, with a new expiry
         return response
+
+
+class NoStoreMiddleware:
+    """Cache-Control: no-store on every response Django makes (static files answer before it).
+
+    Pages and API answers carry a person's scope of the ledger; no-store keeps them out of the
+    browser's cache and any proxy's, so the next person at a shared office computer cannot page
+    back through them after logout. A response that sets its own Cache-Control keeps it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response
