@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed
 DEB_PACKAGES := chromium fonts-noto-cjk gettext poppler-utils libpango-1.0-0 libpangoft2-1.0-0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-packages run test lint clean bench
+.PHONY: install system-packages run serve test lint clean bench
 
 install: system-packages $(STAMP)
 	@if [ -d duban/locale ]; then $(BIN)/duban compilemessages --ignore=.venv -v0; fi
@@ -51,6 +51,18 @@ run: install
 	DUBAN_DEBUG=true $(BIN)/duban db_worker --no-reload & \
 	DUBAN_DEBUG=true $(BIN)/duban scheduler --interval 60 & \
 	DUBAN_DEBUG=true $(BIN)/duban runserver 127.0.0.1:8000
+
+# The production shape (docs/deploy.md): gunicorn with WhiteNoise for static files, the worker
+# and the scheduler, started and stopped together. Settings come from the environment
+# (DUBAN_PRODUCTION=true with DUBAN_SECRET_KEY, DUBAN_ALLOWED_HOSTS, DUBAN_HTTPS=true).
+serve: install
+	@mkdir -p var
+	$(BIN)/duban migrate --noinput
+	$(BIN)/duban collectstatic --noinput -v0
+	@trap 'kill 0' EXIT INT TERM; \
+	$(BIN)/duban db_worker --no-reload & \
+	$(BIN)/duban scheduler --interval 60 & \
+	$(BIN)/gunicorn -c python:duban.gunicorn_conf
 
 test: install
 	$(BIN)/ruff check .

@@ -74,3 +74,21 @@ class RequestSizeLimitMiddleware:
         if request.path.startswith("/api/"):
             return JsonResponse({"detail": message}, status=413)
         return refused(request, message, status=413)
+
+
+class NoStoreMiddleware:
+    """Cache-Control: no-store on every response Django makes (static files answer before it).
+
+    Pages and API answers carry a person's scope of the ledger; no-store keeps them out of the
+    browser's cache and any proxy's, so the next person at a shared office computer cannot page
+    back through them after logout. A response that sets its own Cache-Control keeps it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response

@@ -260,10 +260,23 @@ def robot_url(robot: Robot, timestamp: str | None = None) -> str:
     return url
 
 
+def is_https_on_443(url: str) -> bool:
+    """Robots are reached by https on the standard port only: never plain http, no other port."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return False
+    return parts.scheme == "https" and port in (None, 443)
+
+
 def check_robot_host(url: str) -> None:
+    """Checked at every send: robots stored before a rule (or edited by hand) obey it too."""
     host = urllib.parse.urlsplit(url).hostname or ""
     if host not in settings.DUBAN_NOTIFY_ROBOT_HOSTS:
         raise SendError(f"robot host {host!r} is not in DUBAN_NOTIFY_ROBOT_HOSTS")
+    if not is_https_on_443(url):
+        raise SendError("a robot webhook must be https on port 443")
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):

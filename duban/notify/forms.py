@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from .delivery import is_https_on_443
 from .models import Preference, Robot
 
 
@@ -56,12 +57,19 @@ class RobotForm(forms.ModelForm):
                 return self.instance.webhook
             raise forms.ValidationError(_("Enter the robot's webhook URL."))
         parts = urllib.parse.urlsplit(url)
-        if parts.scheme not in ("https", "http") or (
-            parts.hostname not in settings.DUBAN_NOTIFY_ROBOT_HOSTS
-        ):
+        if parts.hostname not in settings.DUBAN_NOTIFY_ROBOT_HOSTS:
             raise forms.ValidationError(
                 _("The webhook must be an address of %(hosts)s.")
                 % {"hosts": ", ".join(settings.DUBAN_NOTIFY_ROBOT_HOSTS)}
+            )
+        if not is_https_on_443(url):
+            # Plain http would carry the robot's token in clear; another port is not the robot's.
+            raise forms.ValidationError(
+                _(
+                    "The webhook must be an https address on the standard port 443, "
+                    "e.g. https://%(host)s/… (not http, and no other port)."
+                )
+                % {"host": parts.hostname}
             )
         return url
 

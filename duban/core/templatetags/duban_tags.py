@@ -117,7 +117,7 @@ def progress_bar(percent):
         value = 0
     return format_html(
         '<span class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" '
-        'aria-valuenow="{0}"><span class="progress-fill" style="width: {0}%"></span>'
+        'aria-valuenow="{0}"><span class="progress-fill pct-{0}"></span>'
         '<span class="progress-label">{0}%</span></span>',
         value,
     )

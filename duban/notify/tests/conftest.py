@@ -1,7 +1,15 @@
-"""Real receivers for the channels: an SMTP server (aiosmtpd) and an HTTP server, both local."""
+"""Real receivers for the channels: an SMTP server (aiosmtpd) and an HTTPS server, both local.
+
+Robot webhooks must be https on port 443, so the robot receiver is a real TLS server on port
+443 of a loopback address of its own (127.x.y.z, so parallel test runs do not collide), with a
+throwaway certificate that the sending side trusts through SSL_CERT_FILE.
+"""
 
 import json
+import random
 import socket
+import ssl
+import subprocess
 import threading
 import urllib.parse
 from email import message_from_bytes, policy
@@ -53,11 +61,30 @@ class Receiver:
         self.lock = threading.Lock()
 
     def url(self, path="/robot/send?access_token=tok123456789"):
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"https://{self.host}{path}"
+
+
+@pytest.fixture(scope="session")
+def robot_tls(tmp_path_factory):
+    """A loopback address and a self-signed certificate for it: (address, cert file, key file)."""
+    folder = tmp_path_factory.mktemp("robot-tls")
+    address = f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(1, 254)}"
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+        + ["-nodes", "-days", "2", "-subj", f"/CN={address}"]
+        + ["-addext", f"subjectAltName=IP:{address}", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    return address, cert, key
 
 
 @pytest.fixture
-def receiver():
+def receiver(robot_tls, monkeypatch):
+    address, cert, key = robot_tls
+    # Python's default https context reads the trusted certificates from SSL_CERT_FILE.
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     state = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
@@ -85,8 +112,11 @@ def receiver():
         def log_message(self, *args):
             pass  # keep test output quiet
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.port = server.server_address[1]
+    server = ThreadingHTTPServer((address, 443), Handler)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+    state.host = address
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     )
@@ -107,7 +137,7 @@ def channels(settings, smtp_server, receiver):
     settings.EMAIL_TIMEOUT = 5
     settings.DEFAULT_FROM_EMAIL = "duban@example.gov.cn"
     settings.DUBAN_BASE_URL = "https://duban.example.gov.cn"
-    settings.DUBAN_NOTIFY_ROBOT_HOSTS = ["127.0.0.1"]
+    settings.DUBAN_NOTIFY_ROBOT_HOSTS = [receiver.host]
     settings.DUBAN_NOTIFY_HTTP_TIMEOUT = 3
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     return {"smtp": smtp_server, "http": receiver}
