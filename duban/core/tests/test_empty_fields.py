@@ -316,3 +316,19 @@ def test_every_api_read_answers_for_every_role_with_every_optional_field_empty(w
 
 def test_every_sweep_rule_runs_over_problems_with_every_optional_field_empty(empty):
     assert empty["sweep_failures"] == []
+
+
+def test_an_assigned_problem_keeps_a_lead_unit_while_a_registered_one_may_drop_it(world):
+    """Its liaison and head reach an assigned problem through its lead unit: no unit, nobody."""
+    assigned = world.problem()
+    actions.assign(assigned, by=world.office)
+    with pytest.raises(actions.InvalidInput) as refused:
+        actions.update_problem(assigned, by=world.office, fields={"lead_unit": None})
+    assert refused.value.field == "lead_unit"
+    assigned.refresh_from_db()
+    assert assigned.lead_unit == world.eco
+
+    registered = world.problem(title="尚未交办")
+    actions.update_problem(registered, by=world.office, fields={"lead_unit": None})
+    registered.refresh_from_db()
+    assert registered.lead_unit is None
