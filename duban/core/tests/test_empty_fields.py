@@ -104,6 +104,7 @@ def empty(world, media_root, settings, django_capture_on_commit_callbacks):
     delivery composes its message and fails without the network.
     """
     settings.DUBAN_NOTIFY_ROBOT_HOSTS = []
+    settings.EMAIL_HOST = "mail.example"  # pytest-django keeps the mail in memory
     with django_capture_on_commit_callbacks(execute=True):
         return _build_empty(world)
 
@@ -115,8 +116,17 @@ def _build_empty(world):
     from duban.escalation import actions as escalation
     from duban.lookback import actions as lookback
     from duban.notify.actions import notify
-    from duban.notify.models import Notification, Robot
+    from duban.notify.models import Notification, Preference, Robot
 
+    # A group robot without a name or secret, there before anything happens.
+    robot = Robot.objects.create(
+        unit=world.eco, kind=Robot.Kind.DINGTALK, webhook="https://oapi.dingtalk.com/robot/send"
+    )
+    # The unit's people hear of everything by mail and the robot, one of them in a digest.
+    User.objects.filter(pk=world.liaison.pk).update(email="liaison@example.org")
+    world.liaison.refresh_from_db()
+    Preference.objects.create(user=world.liaison, email=True, robot=True)
+    Preference.objects.create(user=world.unit_head, robot=True, digest=True)
     scene = _supervision_scene(world)
     inspection = Inspection.objects.create(
         code="bare-self",
@@ -164,9 +174,6 @@ def _build_empty(world):
     record = escalation.create_record(
         by=world.discipline,
         data=escalation.RecordInput(region=world.city, measure="other", person_name="某某"),
-    )
-    robot = Robot.objects.create(
-        unit=world.eco, kind=Robot.Kind.DINGTALK, webhook="https://oapi.dingtalk.com/robot/send"
     )
     notify([world.liaison], kind="empty", key="empty", title="通知", channels=False)
     exports = [
@@ -340,7 +347,14 @@ def test_every_api_read_answers_for_every_role_with_every_optional_field_empty(w
 
 
 def test_every_sweep_rule_runs_over_problems_with_every_optional_field_empty(empty):
+    from duban.notify.models import Delivery
+
     assert empty["sweep_failures"] == []
+    # Each message was composed; what failed is only the send, refused without a network.
+    errors = set(Delivery.objects.exclude(last_error="").values_list("last_error", flat=True))
+    assert errors <= {"robot host 'oapi.dingtalk.com' is not in DUBAN_NOTIFY_ROBOT_HOSTS"}
+    assert Delivery.objects.filter(robot__isnull=False).exists()
+    assert Delivery.objects.filter(channel="email", status="sent").exists()
 
 
 def test_an_assigned_problem_keeps_a_lead_unit_while_a_registered_one_may_drop_it(world):
