@@ -771,9 +771,14 @@ def split_problem(parent: Problem, *, by, children: list[dict]) -> list[Problem]
             }
             fields.update(
                 title=child.get("title") or parent.title,
-                # The parent's number with the child's index, kept within the field's 50 characters.
+                # The parent's number with the child's index, kept within the field's 50 characters;
+                # an unnumbered parent has unnumbered children, not "-1".
                 ledger_number=child.get("ledger_number")
-                or f"{parent.ledger_number[: 50 - len(str(index)) - 1]}-{index}",
+                or (
+                    f"{parent.ledger_number[: 50 - len(str(index)) - 1]}-{index}"
+                    if parent.ledger_number
+                    else ""
+                ),
                 region=unit.region,
                 lead_unit=unit,
             )

@@ -141,6 +141,8 @@ def _build_empty(world):
         world, inspection, title="立行立改", deadline_ongoing=False, deadline_immediate=True
     )
     led = _bare_problem(world, inspection, title="仅有牵头单位", lead_unit=world.eco)
+    # Split without a number, lead unit or child title: the child takes what there is.
+    [child] = actions.split_problem(immediate, by=world.office, children=[{"lead_unit": world.eco}])
     closed = _walk_to_closed(
         _bare_problem(world, inspection, title="走完一生", lead_unit=world.eco), world
     )
@@ -205,7 +207,7 @@ def _build_empty(world):
         "sweep_failures": sweep_failures,
         "closed": closed,
         "users": users,
-        "problem": [bare, immediate, led, closed, applied, scene["lookback_check"].problem],
+        "problem": [bare, immediate, child, led, closed, applied, scene["lookback_check"].problem],
         "evidence": [evidence, scene["check_evidence"]],
         "extension": [extension],
         "inspection": [inspection, world.inspection],
@@ -355,6 +357,12 @@ def test_every_sweep_rule_runs_over_problems_with_every_optional_field_empty(emp
     assert errors <= {"robot host 'oapi.dingtalk.com' is not in DUBAN_NOTIFY_ROBOT_HOSTS"}
     assert Delivery.objects.filter(robot__isnull=False).exists()
     assert Delivery.objects.filter(channel="email", status="sent").exists()
+
+
+def test_a_child_of_an_unnumbered_problem_is_unnumbered_too(world):
+    parent = world.problem(ledger_number="", lead_unit=None)
+    [child] = actions.split_problem(parent, by=world.office, children=[{"lead_unit": world.eco}])
+    assert (child.ledger_number, child.title) == ("", parent.title)
 
 
 def test_an_assigned_problem_keeps_a_lead_unit_while_a_registered_one_may_drop_it(world):
