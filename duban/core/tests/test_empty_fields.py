@@ -114,6 +114,12 @@ def _build_empty(world):
 
     from duban.documents.models import ExportJob, ImportJob
     from duban.escalation import actions as escalation
+    from duban.escalation.models import (
+        AccountabilityRecord,
+        Circular,
+        Interview,
+        SupervisionNotice,
+    )
     from duban.lookback import actions as lookback
     from duban.notify.actions import notify
     from duban.notify.models import Notification, Preference, Robot
@@ -173,7 +179,7 @@ def _build_empty(world):
     )[0]
     draw = lookback.create_draw(by=world.office, inspection=inspection, seed="empty", size=1)
     sweep_failures = _sweep_over_late_problems(world, inspection)
-    record = escalation.create_record(
+    escalation.create_record(
         by=world.discipline,
         data=escalation.RecordInput(region=world.city, measure="other", person_name="某某"),
     )
@@ -218,10 +224,11 @@ def _build_empty(world):
         "export_job": exports,
         "notification": list(Notification.objects.all()),
         "robot": [robot, scene["robot"]],
-        "notice": [scene["notice"]],
-        "circular": [scene["circular"]],
-        "interview": [scene["interview"]],
-        "accountability": [record, scene["accountability"]],
+        # The scene's, and those the sweeps made of the bare late problem (a draft circular).
+        "notice": list(SupervisionNotice.objects.all()),
+        "circular": list(Circular.objects.all()),
+        "interview": list(Interview.objects.all()),
+        "accountability": list(AccountabilityRecord.objects.all()),
         "lookback_draw": [draw, scene["lookback_draw"]],
         "lookback_check": [draw.checks.get(), scene["lookback_check"]],
         "check_evidence": scene["check_evidence"],
