@@ -5,10 +5,15 @@ inspection by its code, a region by its division code, units and users by id.
 """
 
 import datetime as dt
+from typing import Annotated
 
 from ninja import Field, Schema
 
+from duban.core.limits import LONG_TEXT
 from duban.ledger.models import Category, Nature, SharedLevel, Source
+
+# A free text of a request: at most the house limit, as in the forms and the importer.
+LongText = Annotated[str, Field(max_length=LONG_TEXT)]
 
 # --- small building blocks ---------------------------------------------------------------
 
@@ -278,8 +283,8 @@ class AuditEventOut(Schema):
 
 
 class MeasureIn(Schema):
-    text: str = Field(min_length=1)
-    owner: str = ""
+    text: str = Field(min_length=1, max_length=LONG_TEXT)
+    owner: str = Field("", max_length=100)
     due_date: dt.date | None = None
 
 
@@ -293,7 +298,7 @@ class ProblemFieldsIn(Schema):
     """Problem fields that may be changed after registration; all optional (PATCH)."""
 
     source: Source | None = None
-    feedback_text: str | None = None
+    feedback_text: LongText | None = None
     ledger_number: str | None = Field(None, max_length=50)
     title: str | None = Field(None, min_length=1, max_length=200)
     category: Category | None = None
@@ -306,8 +311,8 @@ class ProblemFieldsIn(Schema):
     lead_unit: int | None = Field(None, description="Unit id.")
     lead_official: int | None = Field(None, description="User id of a lead official.")
     acceptance_unit: int | None = Field(None, description="Unit id.")
-    task_force: str | None = None
-    target: str | None = None
+    task_force: LongText | None = None
+    target: LongText | None = None
     deadline_immediate: bool | None = None
     deadline_by_date: bool | None = None
     deadline_ongoing: bool | None = None
@@ -321,7 +326,7 @@ class ProblemFieldsIn(Schema):
 class ProblemCreateIn(Schema):
     inspection: str = Field(description="Inspection code.")
     source: Source = Source.FEEDBACK
-    feedback_text: str = Field(min_length=1)
+    feedback_text: str = Field(min_length=1, max_length=LONG_TEXT)
     ledger_number: str = Field("", max_length=50)
     title: str = Field(min_length=1, max_length=200)
     category: Category = Category.OTHER
@@ -334,8 +339,8 @@ class ProblemCreateIn(Schema):
     lead_unit: int | None = Field(None, description="Unit id.")
     lead_official: int | None = Field(None, description="User id of a lead official.")
     acceptance_unit: int | None = Field(None, description="Unit id.")
-    task_force: str = ""
-    target: str = ""
+    task_force: LongText = ""
+    target: LongText = ""
     deadline_immediate: bool = False
     deadline_by_date: bool = True
     deadline_ongoing: bool = False
@@ -351,10 +356,10 @@ class ProblemCreateIn(Schema):
 
 class SplitChildIn(Schema):
     lead_unit: int = Field(description="Unit id of the lower-level unit.")
-    title: str = ""
+    title: str = Field("", max_length=200)
     ledger_number: str = Field("", max_length=50)
     deadline: dt.date | None = None
-    target: str = ""
+    target: LongText = ""
 
 
 class SplitIn(Schema):
@@ -362,42 +367,42 @@ class SplitIn(Schema):
 
 
 class PlanIn(Schema):
-    target: str
+    target: LongText
     measures: list[MeasureIn]
     milestones: list[MilestoneIn] = []
 
 
 class NoteIn(Schema):
-    note: str = ""
+    note: LongText = ""
 
 
 class ReasonsIn(Schema):
-    reasons: str
+    reasons: LongText
 
 
 class MeasureUpdateIn(Schema):
     measure: int = Field(description="Measure id.")
-    note: str
+    note: LongText
     done: bool = False
 
 
 class ProgressIn(Schema):
     period: str = Field(max_length=50)
-    text: str
+    text: LongText
     percent: int
     measure_updates: list[MeasureUpdateIn] = []
 
 
 class ExtensionRequestIn(Schema):
-    reasons: str
-    efforts: str
-    roadmap: str
+    reasons: LongText
+    efforts: LongText
+    roadmap: LongText
     new_deadline: dt.date
 
 
 class ExtensionDecisionIn(Schema):
     approve: bool
-    note: str = Field("", description="Required when rejecting.")
+    note: str = Field("", max_length=LONG_TEXT, description="Required when rejecting.")
 
 
 class ProblemExtensionDecisionIn(ExtensionDecisionIn):
@@ -405,22 +410,22 @@ class ProblemExtensionDecisionIn(ExtensionDecisionIn):
 
 
 class ApplicationIn(Schema):
-    summary: str
-    self_check: str
+    summary: LongText
+    self_check: LongText
 
 
 class StatementIn(Schema):
-    statement: str
+    statement: LongText
 
 
 class SiteCheckIn(Schema):
-    site_check: str
+    site_check: LongText
 
 
 class ReturnIn(Schema):
-    site_check: str = ""
-    reasons: str
+    site_check: LongText = ""
+    reasons: LongText
 
 
 class ObjectionIn(Schema):
-    text: str
+    text: LongText

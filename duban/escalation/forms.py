@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from duban.core.limits import FreeTextLimits
 from duban.ledger.models import Problem
 from duban.org.models import Role, Unit
 from duban.org.scope import memberships
@@ -9,7 +10,7 @@ from .models import AccountabilityRecord, EscalationPolicy, Measure, Recipient
 from .scope import notices_for
 
 
-class AnswerForm(forms.Form):
+class AnswerForm(FreeTextLimits, forms.Form):
     reasons = forms.CharField(
         label=_("Reasons for the delay"), widget=forms.Textarea(attrs={"rows": 4})
     )
@@ -19,7 +20,7 @@ class AnswerForm(forms.Form):
     )
 
 
-class PolicyForm(forms.ModelForm):
+class PolicyForm(FreeTextLimits, forms.ModelForm):
     notice_recipients = forms.MultipleChoiceField(
         label=_("Who hears of a supervision notice"),
         choices=Recipient.choices,
@@ -50,7 +51,7 @@ class PolicyForm(forms.ModelForm):
         ]
 
 
-class InterviewForm(forms.Form):
+class InterviewForm(FreeTextLimits, forms.Form):
     planned_on = forms.DateField(
         label=_("Planned date"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -64,7 +65,7 @@ class DiscardForm(forms.Form):
     note = forms.CharField(label=_("Why"), required=False, max_length=500)
 
 
-class RecordForm(forms.Form):
+class RecordForm(FreeTextLimits, forms.Form):
     measure = forms.ChoiceField(label=_("Measure"), choices=Measure.choices)
     unit = forms.ModelChoiceField(label=_("Unit"), queryset=Unit.objects.none(), required=False)
     person_name = forms.CharField(label=_("Person"), max_length=100, required=False)

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from duban.core.limits import FreeTextLimits
 from duban.org.models import Region, RegionLevel, Role
 from duban.org.scope import memberships
 
@@ -60,7 +61,7 @@ def _level_field(label, required=False):
     )
 
 
-class InspectionForm(forms.Form):
+class InspectionForm(FreeTextLimits, forms.Form):
     code = forms.SlugField(
         label=_label("code"),
         max_length=40,

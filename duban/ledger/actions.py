@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from duban.audit import log as audit
+from duban.core import limits
 from duban.core.workdays import add_working_days
 from duban.org.models import Membership, Region, Role, Unit
 from duban.org.scope import acting_membership
@@ -314,8 +315,16 @@ def _check_length(value: str, limit: int, field: str) -> None:
         )
 
 
+def _check_free_text(value: str, field: str, label) -> None:
+    """A text over the house limit (duban.core.limits) is refused, naming the field."""
+    message = limits.too_long(value, limits.LONG_TEXT, label)
+    if message:
+        raise InvalidInput(message, field)
+
+
 def _check_measures(measures) -> None:
     for measure in measures:
+        _check_free_text(measure.text, "measures", Measure._meta.get_field("text").verbose_name)
         _check_length(measure.owner, 100, "measures")
         _check_date(measure.due_date, "measures")
 
@@ -342,6 +351,8 @@ def _validate_problem(problem: Problem) -> None:
     _check_date(problem.deadline, "deadline")
     for name, limit in (("ledger_number", 50), ("title", 200)):
         _check_length(getattr(problem, name), limit, name)
+    for name in ("feedback_text", "task_force", "target"):
+        _check_free_text(getattr(problem, name), name, Problem._meta.get_field(name).verbose_name)
     if not (problem.deadline_immediate or problem.deadline_by_date or problem.deadline_ongoing):
         raise InvalidInput(_("Choose at least one deadline kind."), "deadline_by_date")
     if problem.deadline_by_date and not problem.deadline:
@@ -671,6 +682,12 @@ def update_problem(
     for name, value in fields.items():
         setattr(problem, name, value)
     _validate_problem(problem)
+    if problem.state != State.REGISTERED and not problem.lead_unit_id:
+        # Its liaison and head work on it through the lead unit: without one it has nobody.
+        raise InvalidInput(
+            _("An assigned problem keeps a lead unit: choose another unit instead of none."),
+            "lead_unit",
+        )
     after = {f: _value_for_audit(getattr(problem, f)) for f in fields}
     changed = {f for f in fields if before[f] != after[f]}
     with transaction.atomic():
@@ -759,9 +776,14 @@ def split_problem(parent: Problem, *, by, children: list[dict]) -> list[Problem]
             }
             fields.update(
                 title=child.get("title") or parent.title,
-                # The parent's number with the child's index, kept within the field's 50 characters.
+                # The parent's number with the child's index, kept within the field's 50 characters;
+                # an unnumbered parent has unnumbered children, not "-1".
                 ledger_number=child.get("ledger_number")
-                or f"{parent.ledger_number[: 50 - len(str(index)) - 1]}-{index}",
+                or (
+                    f"{parent.ledger_number[: 50 - len(str(index)) - 1]}-{index}"
+                    if parent.ledger_number
+                    else ""
+                ),
                 region=unit.region,
                 lead_unit=unit,
             )

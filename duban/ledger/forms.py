@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from duban.accounts.models import User
+from duban.core.limits import FreeTextLimits
 from duban.inspections.models import Inspection
 from duban.org.models import Region, Role, Unit
 from duban.org.scope import inspection_scope_q, region_paths, under_any
@@ -186,7 +187,7 @@ PROBLEM_ERROR_FIELDS = {
 }
 
 
-class ProblemForm(forms.Form):
+class ProblemForm(FreeTextLimits, forms.Form):
     """Every field of a problem (DESIGN.md §2); choices limited to the office's region."""
 
     # When editing: the problem as the form showed it, so a change made meanwhile is not lost.
@@ -358,7 +359,7 @@ def evidence_categories(problem: Problem) -> list[tuple[str, str]]:
     return [(c, c) for c in checklist if c != OTHER_CATEGORY] + [(OTHER_CATEGORY, _("Other"))]
 
 
-class ActionForm(forms.Form):
+class ActionForm(FreeTextLimits, forms.Form):
     """A form for one action on `problem` by `user`."""
 
     def __init__(self, *args, problem: Problem, user, **kwargs):

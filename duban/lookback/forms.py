@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from duban.core.limits import FreeTextLimits
 from duban.inspections.models import Inspection
 from duban.ledger.forms import FILE_ACCEPT, MultipleFileField, MultipleFileInput
 from duban.org.scope import inspection_scope_q
@@ -10,7 +11,7 @@ from .actions import MAX_MIN_AGE_DAYS
 from .models import Outcome, Stratum
 
 
-class DrawForm(forms.Form):
+class DrawForm(FreeTextLimits, forms.Form):
     inspection = forms.ModelChoiceField(label=_("Inspection"), queryset=Inspection.objects.none())
     min_age_days = forms.IntegerField(
         label=_("Closed at least this many days ago"),
@@ -64,7 +65,7 @@ class DrawForm(forms.Form):
         return data
 
 
-class CheckForm(forms.Form):
+class CheckForm(FreeTextLimits, forms.Form):
     outcome = forms.ChoiceField(
         label=_("Outcome"),
         choices=[(Outcome.KEPT, Outcome.KEPT.label), (Outcome.REBOUND, Outcome.REBOUND.label)],

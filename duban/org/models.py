@@ -102,6 +102,11 @@ class Unit(models.Model):
     def subtree(self):
         return Unit.objects.filter(path__startswith=self.path)
 
+    @property
+    def label(self) -> str:
+        """The short name where the unit has one (tables are narrow), else the full name."""
+        return self.short_name or self.name
+
 
 class Role(models.TextChoices):
     OFFICE = "office", _("Rectification office staff")

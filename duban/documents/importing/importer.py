@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from duban.accounts.models import User
 from duban.audit import log as audit
+from duban.core import limits
 from duban.ledger import actions
 from duban.org.models import Membership, RegionLevel, Role, Unit, UnitKind
 
@@ -22,6 +23,14 @@ from .layout import RawRow, Table, _clean, find_table
 from .readers import ImportRejected, read_bytes, read_sheets
 
 NUMBER_MAX = 50  # Problem.ledger_number
+UNIT_NAME_MAX = Unit._meta.get_field("name").max_length  # a unit the import may create
+CELL_LIMITS = {
+    "feedback": limits.LONG_TEXT,
+    "target": limits.LONG_TEXT,
+    "measures": limits.LONG_TEXT,
+    "progress": limits.LONG_TEXT,
+    "lead_official": limits.LINE_TEXT,  # kept in the task force when no account matches
+}
 
 
 @dataclass
@@ -147,6 +156,11 @@ def _parse_row(table: Table, raw: RawRow, errors: list[RowError]) -> ParsedRow |
     feedback = cells.get("feedback", "").strip()
     if not feedback:
         error("feedback", _("The problem text is empty."))
+    # Cells that become free texts of the problem: the same limits as the form and the API.
+    for fieldname, limit in CELL_LIMITS.items():
+        message = limits.too_long(cells.get(fieldname, ""), limit, table.header(fieldname))
+        if message:
+            error(fieldname, message)
     number = cells.get("number", "").strip()
     if len(number) > NUMBER_MAX:
         error("number", _("The number is longer than %(max)d characters.") % {"max": NUMBER_MAX})
@@ -164,6 +178,13 @@ def _parse_row(table: Table, raw: RawRow, errors: list[RowError]) -> ParsedRow |
     units = parsing.split_units(units_text)
     if not units.lead:
         error("units", _("No responsible unit is given."))
+    for name in [units.lead, *units.co]:
+        if name and len(name) > UNIT_NAME_MAX:
+            error(
+                "units",
+                _("The unit name “%(name)s…” is longer than %(max)d characters.")
+                % {"name": name[:20], "max": UNIT_NAME_MAX},
+            )
     kinds, deadline = [], None
     if "deadline" in table.columns:
         try:
