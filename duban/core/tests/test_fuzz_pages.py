@@ -17,8 +17,11 @@ from django.test import Client
 from django.urls import resolve, reverse
 from django.urls.converters import IntConverter
 
+from . import test_route_matrix as matrix
 from .test_route_matrix import PAGE_DECISIONS, READERS, _full_path, _page_routes
-from .test_route_matrix import scene as scene_fixture  # noqa: F401  (the fixture `scene`)
+
+# The route matrix's scene: one object of each kind, each readable by its own readers.
+scene = matrix.scene
 
 # One of each kind of trouble: not a number, out of any column's range, dates at the ends of
 # the calendar, NUL and other control characters, markup, very long text, odd Unicode digits.
