@@ -72,11 +72,13 @@ def _run(operation, strategy, examples, headers, failures):
         response = case.call(headers=headers)
         try:
             case.validate_response(response, checks=CHECKS, headers=headers)
-        except Exception as failure:  # noqa: BLE001 - every failure is collected and reported
-            first_line = str(failure).strip().splitlines()[0] if str(failure).strip() else ""
+        except (AssertionError, BaseExceptionGroup) as failure:
+            # Collected, not raised: the report lists every failing operation at once.
+            found = failure.exceptions if isinstance(failure, BaseExceptionGroup) else [failure]
+            titles = "; ".join(getattr(f, "title", type(f).__name__) for f in found)
             failures.append(
-                f"{operation.label} {case.path_parameters or ''} {case.query or ''} "
-                f"→ {response.status_code}: {type(failure).__name__} {first_line[:200]}"
+                f"{operation.label} {case.path_parameters or ''} → {response.status_code} "
+                f"{titles}: {response.text[:120]!r}"
             )
 
     fuzz()
