@@ -94,6 +94,10 @@ def not_found(request, exc):
     return api.create_response(request, {"detail": _("Not found.")}, status=404)
 
 
+# ninja prefixes every error's location with where the value came from and the parameter name.
+LOCATION_PREFIXES = {"body", "payload", "query", "form"}
+
+
 @api.exception_handler(ValidationError)
 def invalid_request(request, exc):
     # A path that names no object (a non-numeric id) is "not found", like a missing one.
@@ -110,13 +114,9 @@ def invalid_request(request, exc):
     return api.create_response(request, body, status=400)
 
 
-# ninja prefixes every error's location with where the value came from and the parameter name.
-LOCATION_PREFIXES = {"body", "payload", "query", "form"}
-
-
 @api.exception_handler(HttpError)
 def http_error(request, exc):
-    # The parser's refusals (below) reach here wrapped as "Cannot parse request body".
+    # The parser's refusals of a body (parsing.py) reach here wrapped as "Cannot parse request body".
     if isinstance(exc.__cause__, ValidationError):
         return invalid_request(request, exc.__cause__)
     return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)

@@ -3,7 +3,6 @@
 import datetime as dt
 
 from django import forms
-from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 # The dates an office writes (the working-day calendar covers the same years). Dates at the
@@ -11,14 +10,13 @@ from django.utils.translation import gettext_lazy as _
 # the start of the day in UTC.
 FIRST_DATE = dt.date(1900, 1, 1)
 LAST_DATE = dt.date(2100, 12, 31)
+DATE_OUT_OF_RANGE = _("Enter a date from %(first)s to %(last)s.")
 
 
 class DateField(forms.DateField):
     """A date from FIRST_DATE to LAST_DATE; any other is refused with a message saying so."""
 
-    default_error_messages = {
-        "out_of_range": _("Enter a date from %(first)s to %(last)s."),
-    }
+    default_error_messages = {"out_of_range": DATE_OUT_OF_RANGE}
 
     def validate(self, value):
         super().validate(value)
@@ -26,8 +24,5 @@ class DateField(forms.DateField):
             raise forms.ValidationError(
                 self.error_messages["out_of_range"],
                 code="out_of_range",
-                params={
-                    "first": formats.date_format(FIRST_DATE, "Y-m-d"),
-                    "last": formats.date_format(LAST_DATE, "Y-m-d"),
-                },
+                params={"first": FIRST_DATE.isoformat(), "last": LAST_DATE.isoformat()},
             )
