@@ -28,7 +28,7 @@ from duban.ledger.tests.flow import jpeg_bytes
 
 USERS = ["office", "liaison"]
 # Cases per operation, per user and per mode (fitting / mutated).
-EXAMPLES = {GenerationMode.POSITIVE: 2, GenerationMode.NEGATIVE: 3}
+EXAMPLES = {GenerationMode.POSITIVE: 3, GenerationMode.NEGATIVE: 4}
 CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
 SETTINGS = settings(
     derandomize=True,
