@@ -21,3 +21,9 @@ urlpatterns = [
     path("calendar/", include("duban.workcalendar.urls")),
     path("inbox/", include("duban.notify.urls")),
 ]
+
+# Last-resort answers: JSON under /api/, 503 with Retry-After while the database is down.
+handler400 = "duban.core.errors.bad_request"
+handler403 = "duban.core.errors.permission_denied"
+handler404 = "duban.core.errors.page_not_found"
+handler500 = "duban.core.errors.server_error"

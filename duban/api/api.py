@@ -15,11 +15,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import File, Form, NinjaAPI, Router, Status, Swagger
-from ninja.errors import ValidationError
+from ninja.errors import HttpError, ValidationError
 from ninja.files import UploadedFile
 
 from duban.accounts.models import User
 from duban.audit.models import AuditEvent
+from duban.core.http import MAX_PAGE, page_number
 from duban.inspections.models import Inspection
 from duban.ledger import actions
 from duban.ledger.files import StoredFileChanged, evidence_response
@@ -42,6 +43,7 @@ from duban.org.scope import inspection_scope_q
 
 from . import schemas as s
 from .auth import BearerToken, BrowserSession, authenticated_docs
+from .parsing import TextParser
 
 
 class DubanAPI(NinjaAPI):
@@ -62,6 +64,7 @@ api = DubanAPI(
     # Swagger from the files bundled with ninja ("ninja" in INSTALLED_APPS): no CDN.
     docs=Swagger(),
     docs_decorator=authenticated_docs,
+    parser=TextParser(),
 )
 router = Router()
 
@@ -91,13 +94,32 @@ def not_found(request, exc):
     return api.create_response(request, {"detail": _("Not found.")}, status=404)
 
 
+# ninja prefixes every error's location with where the value came from and the parameter name.
+LOCATION_PREFIXES = {"body", "payload", "query", "form"}
+
+
 @api.exception_handler(ValidationError)
 def invalid_request(request, exc):
+    # A path that names no object (a non-numeric id) is "not found", like a missing one.
+    if any(tuple(error["loc"][:1]) == ("path",) for error in exc.errors):
+        return not_found(request, Http404())
     # ninja checks the body before the view runs; scope still comes first, so a request about
     # someone else's problem is "not found" whatever its body.
     if _out_of_scope(request):
         return not_found(request, Http404())
-    return api.create_response(request, {"detail": exc.errors}, status=400)
+    first = exc.errors[0] if exc.errors else {"loc": (), "msg": _("Invalid request.")}
+    field = ".".join(str(part) for part in first["loc"] if part not in LOCATION_PREFIXES)
+    detail = f"{field}: {first['msg']}" if field else str(first["msg"])
+    body = {"detail": detail, "field": field or None, "errors": exc.errors}
+    return api.create_response(request, body, status=400)
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc):
+    # The parser's refusals of a body (parsing.py) reach here wrapped as "Cannot parse request body".
+    if isinstance(exc.__cause__, ValidationError):
+        return invalid_request(request, exc.__cause__)
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
 
 
 def _out_of_scope(request) -> bool:
@@ -109,7 +131,11 @@ def _out_of_scope(request) -> bool:
         "extension_id": lambda pk: Extension.objects.filter(pk=pk, problem__in=visible),
         "evidence_id": lambda pk: Evidence.objects.filter(pk=pk, problem__in=visible),
     }
-    return any(not check(kwargs[name]).exists() for name, check in checks.items() if name in kwargs)
+    return any(
+        not (str(kwargs[name]).isdigit() and check(kwargs[name]).exists())
+        for name, check in checks.items()
+        if name in kwargs
+    )
 
 
 # --- reading helpers ---------------------------------------------------------------------
@@ -408,14 +434,13 @@ def list_problems(request):
     """The ledger list: the same filters, sort orders and pages as the list page."""
     user = request.auth
     form = ProblemFilterForm(request.GET, user=user)
-    page = request.GET.get("page") or "1"
-    if not page.isdigit() or int(page) < 1:
-        message = _("Page must be a positive whole number.")
+    page = page_number(request.GET.get("page"))
+    if page is None:
+        message = _("Page must be a whole number from 1 to %(last)s.") % {"last": MAX_PAGE}
         return Status(400, {"detail": message, "errors": {"page": [message]}})
     if not form.is_valid():
         errors = {name: [str(e) for e in errors] for name, errors in form.errors.items()}
         return Status(400, {"detail": form.error_text(), "errors": errors})
-    page = int(page)
     problems = form.apply(Problem.objects.visible_to(user)).select_related(
         "inspection", "region", "lead_unit", "lead_official"
     )

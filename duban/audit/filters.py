@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from duban.accounts.models import User
+from duban.core.fields import DateField
 
 
 def target_types() -> list[str]:
@@ -41,10 +42,10 @@ class AuditFilterForm(forms.Form):
         widget=forms.TextInput(attrs={"list": "target-types"}),
     )
     problem = forms.IntegerField(label=_("Problem id"), required=False, min_value=1)
-    date_from = forms.DateField(
+    date_from = DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    date_to = forms.DateField(
+    date_to = DateField(
         label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 

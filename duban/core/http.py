@@ -33,3 +33,18 @@ def form_methods(request):
 def refused(request, message: str, status: int = 403):
     """The refusal page: what the user may not do here, and why."""
     return render(request, "refused.html", {"message": message}, status=status)
+
+
+# Past the last page of any ledger (50 million rows at 50 a page), and small enough that the
+# row offset it makes fits every database's integers.
+MAX_PAGE = 1_000_000
+
+
+def page_number(raw) -> int | None:
+    """The page `?page=` asks for: 1 when absent, None unless a whole number from 1 to MAX_PAGE."""
+    if raw in (None, ""):
+        return 1
+    if not (isinstance(raw, str) and raw.isascii() and raw.isdigit()):
+        return None
+    number = int(raw)
+    return number if 1 <= number <= MAX_PAGE else None

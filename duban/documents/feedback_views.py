@@ -24,6 +24,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from duban.core.fields import DATE_OUT_OF_RANGE, FIRST_DATE, LAST_DATE
 from duban.core.http import form_methods, post_only
 from duban.inspections.models import Inspection
 from duban.inspections.selectors import get_inspection_for_user, inspections_visible_to
@@ -203,6 +204,11 @@ def _edited(post, items) -> list[dict]:
             raise StepError(_("Choose a category from the list."))
         text = post.get(f"text-{i}", item["text"]).replace("\r\n", "\n").strip()
         title = post.get(f"title-{i}", item["title"]).strip()
+        if "\x00" in text + title:  # PostgreSQL cannot store it; no report contains one
+            raise StepError(
+                _("Candidate %(n)d: the text may not contain the NUL character (\\0).")
+                % {"n": i + 1}
+            )
         # A title the office has not touched follows the text's first sentence.
         if title == default_title(item["text"]):
             title = default_title(text)
@@ -251,9 +257,14 @@ def _split(items, i):
 
 def _parse_deadline(value) -> dt.date:
     try:
-        return dt.date.fromisoformat(value.strip())
+        deadline = dt.date.fromisoformat(value.strip())
     except ValueError:
         raise StepError(_("Enter the deadline as a date (YYYY-MM-DD).")) from None
+    if not FIRST_DATE <= deadline <= LAST_DATE:
+        raise StepError(
+            DATE_OUT_OF_RANGE % {"first": FIRST_DATE.isoformat(), "last": LAST_DATE.isoformat()}
+        )
+    return deadline
 
 
 def _create(user, inspection, items, deadline):

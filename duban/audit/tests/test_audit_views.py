@@ -319,3 +319,33 @@ def test_it_neutralises_every_formula_start():
         assert neutralise(text) == "'" + text
     assert neutralise("整改") == "整改"
     assert neutralise(-1) == -1  # numbers are numbers, not formulas
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"date_to": "9999-12-31"},
+        {"date_from": "0001-01-01"},
+        {"date_from": "1899-12-31"},
+        {"date_to": "2101-01-01"},
+    ],
+)
+def test_it_refuses_a_date_outside_the_years_an_office_uses_on_the_page_and_in_the_export(
+    world, auditor, query
+):
+    note(world.office)
+    for path in ("/audit/", "/audit/export.csv"):
+        response = auditor.get(path, query)
+        assert response.status_code == 400, path
+        assert listed_seqs(response) == []
+        assert (
+            "1900-01-01" in response.content.decode() and "2100-12-31" in response.content.decode()
+        )
+
+
+def test_it_accepts_the_first_and_last_dates_of_the_range(world, auditor):
+    event = note(world.office)
+    response = auditor.get("/audit/", {"date_from": "1900-01-01", "date_to": "2100-12-31"})
+    assert listed_seqs(response) == [event.seq]
+    export = auditor.get("/audit/export.csv", {"date_from": "1900-01-01", "date_to": "2100-12-31"})
+    assert export.status_code == 200

@@ -303,6 +303,7 @@ def _supervision_scene(world):
         filename="台账.xlsx",
         status=ExportJob.Status.DONE,
         file=ContentFile(b"PK", name="matrix.xlsx"),
+        result={"count": 1},
     )
     check = draw.checks.get()
     lookback.record_check(

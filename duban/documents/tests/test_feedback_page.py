@@ -252,3 +252,24 @@ def test_it_refuses_a_pdf_pypdf_cannot_decode_with_a_message(office, world):
     assert response.status_code == 400
     assert "The PDF is damaged or truncated." in response.content.decode()
     assert not Problem.objects.exists()
+
+
+def test_it_refuses_a_nul_character_in_a_candidate_with_a_message(office, world):
+    response = upload(office, world, docx_bytes(REPORT))
+
+    response = step(office, response, "create", **{"text-1": "扬尘\x00管控"})
+
+    assert response.status_code == 400
+    assert "Candidate 2: the text may not contain the NUL character" in response.content.decode()
+    assert not Problem.objects.exists()
+
+
+@pytest.mark.parametrize("deadline", ["9999-12-31", "0001-01-01"])
+def test_it_refuses_a_deadline_outside_the_years_an_office_uses(office, world, deadline):
+    response = upload(office, world, docx_bytes(REPORT))
+
+    response = step(office, response, "create", deadline=deadline)
+
+    assert response.status_code == 400
+    assert "Enter a date from 1900-01-01 to 2100-12-31." in response.content.decode()
+    assert not Problem.objects.exists()

@@ -357,3 +357,11 @@ def test_it_lists_problems_of_units_below_a_liaisons_unit(client, world):
     assert listed(client_for(client, world.liaison).get(URL)) == {"执法大队问题", "分局问题"}
     client.logout()
     assert listed(client_for(client, team_liaison).get(URL)) == {"执法大队问题"}
+
+
+@pytest.mark.parametrize("page", ["abc", "0", "-1", "99999999999999999999", "1000001", "²"])
+def test_it_shows_the_first_page_for_a_page_number_it_cannot_use(client, world, ledger, page):
+    client_for(client, world.office)
+    response = client.get("/ledger/", {"page": page})
+    assert listed(response) == {p.title for p in ledger.values()}
+    assert response.context["page"]["number"] == 1

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
+from duban.core.http import page_number
 from duban.org.scope import business_region_paths
 
 from ..filters import SORTS, ProblemFilterForm
@@ -71,13 +72,6 @@ def page_rows(queryset, offset: int, limit: int) -> list:
     )
 
 
-def _page_number(raw) -> int:
-    try:
-        return max(1, int(raw))
-    except (TypeError, ValueError):
-        return 1
-
-
 @login_required
 def problem_list(request):
     user = request.user
@@ -111,7 +105,8 @@ def problem_list(request):
         status = 400
 
     size = settings.DUBAN_PAGE_SIZE
-    number = _page_number(request.GET.get("page"))
+    # A page that is not a page number shows the first, as a link cut short would.
+    number = page_number(request.GET.get("page")) or 1
     offset = (number - 1) * size
     rows = page_rows(queryset, offset, size + 1)
     page = {
