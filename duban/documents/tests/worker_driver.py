@@ -54,7 +54,7 @@ def state(pk: str) -> dict:
     events = AuditEvent.objects.filter(target_type="documents.importjob", target_id=str(pk))
     return {
         "status": job.status,
-        "attempt": job.attempt,
+        "attempt": getattr(job, "attempt", None),  # None before jobs had attempts
         "result": job.result,
         "problems": Problem.objects.filter(inspection=job.inspection).count(),
         "events": list(events.order_by("seq").values_list("action", flat=True)),
@@ -105,7 +105,7 @@ def export_state(pk: str) -> dict:
     events = AuditEvent.objects.filter(target_type="documents.exportjob", target_id=str(pk))
     return {
         "status": job.status,
-        "attempt": job.attempt,
+        "attempt": getattr(job, "attempt", None),  # None before jobs had attempts
         "result": job.result,
         "file": job.file.name,
         "download": download.status_code,
