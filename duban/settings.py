@@ -303,6 +303,11 @@ DUBAN_DOCUMENT_TEMPLATES_DIR = env_str("DUBAN_DOCUMENT_TEMPLATES_DIR", "")
 DUBAN_EXPORT_BACKGROUND_ROWS = env_int("DUBAN_EXPORT_BACKGROUND_ROWS", 5000)
 # Their files are removed this many days after they were asked for.
 DUBAN_EXPORT_KEEP_DAYS = env_int("DUBAN_EXPORT_KEEP_DAYS", 7)
+# A background job whose worker has not beaten (every 5 s) for this long is marked failed by the
+# sweep: its worker stopped (killed, out of memory, machine lost).
+DUBAN_JOB_STALE_SECONDS = env_int("DUBAN_JOB_STALE_SECONDS", 45)
+if DUBAN_JOB_STALE_SECONDS < 15:
+    raise ImproperlyConfigured("DUBAN_JOB_STALE_SECONDS must be at least 15 (three heartbeats)")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # Files of a request body up to this size stay in memory; a larger body goes to temporary files.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

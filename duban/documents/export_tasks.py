@@ -23,6 +23,7 @@ from duban.ledger.models import Problem
 from duban.supervision.sweep import rule
 
 from .exporting import default_title, write_ledger
+from .heartbeat import heartbeat
 from .models import ExportJob
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def run_export(job_id: int) -> dict:
     if not job.claim():
         return job.result  # enqueued twice: the first run decides
     user = job.requested_by
-    with translation.override(user.language):
+    with translation.override(user.language), heartbeat(job):
         form, queryset = filtered(user, QueryDict(job.query))
         if queryset is None:  # the filters no longer read (e.g. a unit was removed)
             error = _("Some filters could not be read: %(errors)s") % {"errors": form.error_text()}
@@ -84,7 +85,9 @@ def run_export(job_id: int) -> dict:
             logger.exception("export job %s failed", job.pk)
             message = _("The export stopped on an unexpected error; try again.")
             status, result = ExportJob.Status.FAILED, {"error": message}
-    job.finish(status, result, "file")
+    if not job.finish(status, result, "file") and job.file:
+        # Given up for stopped while it wrote (the page already offers to run it again).
+        job.file.delete(save=False)
     return job.result
 
 

@@ -34,7 +34,9 @@ the text, after which the paragraph is read like any other.
 """
 
 import io
+import marshal
 import re
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -44,11 +46,18 @@ from django.utils.translation import gettext as _
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.table import Table, _Cell
 
-from . import zipguard
+from . import capped, zipguard
 
 # Limits: a feedback report is a few dozen pages; anything far beyond is refused unread.
 MAX_FILE_BYTES = 20 * 1024 * 1024
 LIMITS = zipguard.Limits(max_entries=1000, max_uncompressed=64 * 1024 * 1024)
+# The .docx and PDF parsers run in a capped child process (capped.py, _child() below): a PDF whose
+# pages all draw one content stream of many operators is a few kilobytes and costs pypdf minutes.
+# A real report of fifty pages takes pypdf about half a second.
+READER_SECONDS = 5
+READER_MEMORY = 1024 * 1024 * 1024
+# The child's refusals, besides zipguard's reasons.
+PASSWORD, DAMAGED, LIMIT = "password", "damaged", "limit"
 
 
 class FeedbackError(ValueError):
@@ -232,34 +241,49 @@ def _clean(lines):
 
 
 def _read_docx(data):
+    reply = _read_in_child("docx", data)
+    if "lines" in reply:
+        return reply["lines"]
+    raise FeedbackError(
+        {
+            zipguard.DAMAGED: _("The Word document is damaged or truncated."),
+            zipguard.TOO_MANY_PARTS: _(
+                "The file holds too many parts to be a Word document; it was not read."
+            ),
+            zipguard.TOO_LARGE: _(
+                "The file unpacks to far more data than a report holds; it was not read."
+            ),
+            zipguard.MACROS: _(
+                "The Word document contains macros; save it as a plain .docx and upload it again."
+            ),
+            zipguard.NOT_THIS_KIND: _("The file is an archive but not a Word .docx document."),
+            zipguard.ENTITIES: _(
+                "The Word document contains XML entity declarations, "
+                "which Word never writes; it was not read."
+            ),
+            DAMAGED: _("The Word document is damaged or truncated."),
+            LIMIT: _(
+                "This Word document took too long to read or needed too much memory; "
+                "save it again as .docx and upload it again."
+            ),
+        }[reply["refused"]]
+    )
+
+
+def _docx_lines_of(data) -> dict:
+    """In the child: {"lines"} of a .docx, or {"refused": reason}."""
     try:
         zipguard.check_package(data, "word/document.xml", LIMITS)
     except zipguard.PackageRefused as refused:
-        raise FeedbackError(
-            {
-                zipguard.DAMAGED: _("The Word document is damaged or truncated."),
-                zipguard.TOO_MANY_PARTS: _(
-                    "The file holds too many parts to be a Word document; it was not read."
-                ),
-                zipguard.TOO_LARGE: _(
-                    "The file unpacks to far more data than a report holds; it was not read."
-                ),
-                zipguard.MACROS: _(
-                    "The Word document contains macros; save it as a plain .docx and upload it again."
-                ),
-                zipguard.NOT_THIS_KIND: _("The file is an archive but not a Word .docx document."),
-                zipguard.ENTITIES: _(
-                    "The Word document contains XML entity declarations, "
-                    "which Word never writes; it was not read."
-                ),
-            }[refused.reason]
-        ) from None
+        return {"refused": refused.reason}
     # python-docx parses with resolve_entities=False; the prolog check above refuses DTDs anyway.
     try:
         document = docx.Document(io.BytesIO(data))
-        return list(_clean(_docx_lines(document, _WordNumbering(document))))
-    except Exception as error:  # python-docx raises many kinds on a damaged package or part
-        raise FeedbackError(_("The Word document is damaged or truncated.")) from error
+        return {"lines": list(_clean(_docx_lines(document, _WordNumbering(document))))}
+    except MemoryError:
+        return {"refused": LIMIT}
+    except Exception:  # python-docx raises many kinds on a damaged package or part
+        return {"refused": DAMAGED}
 
 
 def _docx_lines(container, numbering):
@@ -499,25 +523,62 @@ def _join_pdf_lines(lines):
 
 
 def _read_pdf(data):
-    try:
-        reader = pypdf.PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise FeedbackError(_("The PDF is password-protected; upload an unprotected copy."))
-        lines = []
-        for page in reader.pages:
-            lines.extend(_clean((page.extract_text() or "").splitlines()))
-    except FeedbackError:
-        raise
-    except Exception as error:  # pypdf raises many kinds on a damaged file (limits, filters…)
-        raise FeedbackError(_("The PDF is damaged or truncated.")) from error
-    if not lines:
+    reply = _read_in_child("pdf", data)
+    if "refused" in reply:
+        raise FeedbackError(
+            {
+                PASSWORD: _("The PDF is password-protected; upload an unprotected copy."),
+                DAMAGED: _("The PDF is damaged or truncated."),
+                LIMIT: _(
+                    "This PDF took too long to read; save it again as PDF/A or upload the Word file."
+                ),
+            }[reply["refused"]]
+        )
+    if not reply["lines"]:
         raise FeedbackError(
             _(
                 "The PDF has no text layer (it is a scan or images only); "
                 "it needs OCR before it can be split."
             )
         )
-    return _join_pdf_lines(lines)
+    return _join_pdf_lines(reply["lines"])
+
+
+def _pdf_lines_of(data) -> dict:
+    """In the child: {"lines"} of a PDF's text layer, or {"refused": reason}."""
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            return {"refused": PASSWORD}
+        lines = []
+        for page in reader.pages:
+            lines.extend(_clean((page.extract_text() or "").splitlines()))
+    except MemoryError:
+        return {"refused": LIMIT}
+    except Exception:  # pypdf raises many kinds on a damaged file (limits, filters…)
+        return {"refused": DAMAGED}
+    return {"lines": lines}
+
+
+def _read_in_child(kind: str, data: bytes) -> dict:
+    """{"lines": [...]} or {"refused": reason}: the file parsed by _child() in a capped process."""
+    command = [sys.executable, "-P", "-m", __name__, kind]
+    reply = capped.run(command, data, cpu_seconds=READER_SECONDS)
+    if reply is None:
+        return {"refused": LIMIT}
+    try:
+        return marshal.loads(reply)
+    except (EOFError, ValueError, TypeError):  # cut short by the memory cap while it wrote
+        return {"refused": LIMIT}
+
+
+def _child() -> None:
+    """`python -m duban.documents.feedback docx|pdf`: the file's bytes on standard input, its
+    lines (or a refusal) on standard output, in marshal's format."""
+    capped.cap(READER_MEMORY, READER_SECONDS)
+    data = sys.stdin.buffer.read()
+    reply = {"docx": _docx_lines_of, "pdf": _pdf_lines_of}[sys.argv[1]](data)
+    sys.stdout.buffer.write(marshal.dumps(reply))
 
 
 def read_paragraphs(data, filename=""):
@@ -576,3 +637,7 @@ def split_feedback_file(path):
             _("Cannot read %(path)s: %(reason)s") % {"path": path, "reason": error.strerror}
         ) from error
     return split_feedback(data, path.name)
+
+
+if __name__ == "__main__":
+    _child()

@@ -12,6 +12,7 @@ from django_tasks import task
 
 from duban.org.models import Unit
 
+from .heartbeat import heartbeat
 from .importing import importer
 from .models import NEW_UNIT, ImportJob
 
@@ -43,13 +44,28 @@ def unit_map_of(job: ImportJob) -> tuple[dict, bool]:
     return mapping, NEW_UNIT in job.unit_map.values()
 
 
+class GivenUp(Exception):
+    """The sweep gave this run up for stopped while it worked: its rows must not commit."""
+
+
+def _settle(job: ImportJob):
+    """The importer's last step inside its transaction: the outcome commits with the rows."""
+
+    def settle(result) -> None:
+        job.progress_done = result.created
+        if not job.finish(ImportJob.Status.DONE, {"created": result.created, "errors": []}):
+            raise GivenUp
+
+    return settle
+
+
 @task()
 def run_import(job_id: int) -> dict:
     job = ImportJob.objects.select_related("inspection", "committed_by").get(pk=job_id)
     if not job.claim():
         return job.result  # enqueued twice: the first run decides
     by = job.committed_by
-    with translation.override(by.language):
+    with translation.override(by.language), heartbeat(job):
         try:
             unit_map, create_units = unit_map_of(job)
             with job.file.open("rb") as handle:
@@ -61,9 +77,15 @@ def run_import(job_id: int) -> dict:
                     create_units=create_units,
                     unit_map=unit_map,
                     progress=_Reporter(job),
+                    settle=_settle(job),
                 )
+            if job.status == ImportJob.Status.DONE:
+                return job.result
             errors = [e.as_json() for e in result.errors]
-            created = result.created
+            created = 0
+        except GivenUp:
+            logger.warning("import job %s was given up for stopped; its rows rolled back", job.pk)
+            return {}
         except Exception:
             # The importer's transaction has rolled back: nothing was written.
             logger.exception("import job %s failed", job.pk)
@@ -77,8 +99,5 @@ def run_import(job_id: int) -> dict:
                 }
             ]
     job.progress_done = created
-    job.finish(
-        ImportJob.Status.DONE if created and not errors else ImportJob.Status.FAILED,
-        {"created": created, "errors": errors},
-    )
+    job.finish(ImportJob.Status.FAILED, {"created": created, "errors": errors})
     return job.result

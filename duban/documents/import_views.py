@@ -7,6 +7,7 @@ Nothing is written to the ledger before "Commit", and the commit is all or nothi
 """
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
@@ -24,6 +25,7 @@ from duban.ledger.models import Category
 from duban.org.models import Role, Unit
 from duban.org.scope import inspection_scope_q, memberships, under_any
 
+from . import actions
 from .import_tasks import run_import, unit_map_of
 from .importing import importer
 from .importing.readers import ImportRejected, read_bytes
@@ -219,6 +221,19 @@ def import_commit(request, pk):
     )
     if updated:
         run_import.enqueue(job.pk)
+    return redirect("documents:import_progress", pk=job.pk)
+
+
+@login_required
+def import_run_again(request, pk):
+    """Commit the same upload again after the worker stopped while it ran."""
+    job = get_job_for_user(request.user, pk)
+    if refusal := post_only(request):
+        return refusal
+    try:
+        actions.run_import_again(job, by=request.user)
+    except actions.JobError as error:
+        messages.error(request, str(error))
     return redirect("documents:import_progress", pk=job.pk)
 
 

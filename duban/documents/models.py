@@ -37,6 +37,12 @@ class BackgroundJob(models.Model):
     result = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Which run of the job this is (1 for the first): a run that was given up for stopped may not
+    # write its outcome over a later one (see documents.jobs).
+    attempt = models.PositiveIntegerField(default=0)
+    # When the running worker last said it was alive; the sweep marks a job whose worker went
+    # quiet as failed (documents.jobs.fail_stopped_jobs).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         abstract = True
@@ -46,31 +52,47 @@ class BackgroundJob(models.Model):
     def finished(self) -> bool:
         return self.status not in (self.Status.QUEUED, self.Status.RUNNING)
 
+    @property
+    def stopped(self) -> bool:
+        """Failed because its worker stopped while it ran (killed, machine lost): run it again."""
+        return self.status == self.Status.FAILED and bool(self.result.get("stopped"))
+
     def claim(self) -> bool:
-        """Move the queued job to running; False when another run has it (enqueued twice)."""
+        """Move the queued job to running as its next attempt; False when another run has it
+        (enqueued twice)."""
+        now = timezone.now()
+        attempt = type(self).objects.filter(pk=self.pk).values_list("attempt", flat=True).first()
         claimed = (
             type(self)
-            .objects.filter(pk=self.pk, status=self.Status.QUEUED)
-            .update(status=self.Status.RUNNING, updated_at=timezone.now())
+            .objects.filter(pk=self.pk, status=self.Status.QUEUED, attempt=attempt)
+            .update(
+                status=self.Status.RUNNING,
+                attempt=(attempt or 0) + 1,
+                heartbeat_at=now,
+                updated_at=now,
+            )
         )
         if claimed:
-            self.status = self.Status.RUNNING
+            self.status, self.attempt, self.heartbeat_at = self.Status.RUNNING, attempt + 1, now
         return bool(claimed)
 
-    def finish(self, status: str, result: dict, *fields: str) -> None:
-        """Store the outcome (and the other `fields` the task set) and drop the running count."""
-        self.status, self.result = status, result
-        self.save(
-            update_fields=[
-                "status",
-                "result",
-                "progress_done",
-                "progress_total",
-                "updated_at",
-                *fields,
-            ]
+    def finish(self, status: str, result: dict, *fields: str) -> bool:
+        """Store the outcome (and the other `fields` the task set) and drop the running count.
+
+        False, storing nothing, when this run no longer holds the job: the sweep gave it up for
+        stopped (and maybe it runs again); the caller then undoes what it did.
+        """
+        values = {field: getattr(self, field) for field in ("progress_done", "progress_total")}
+        values.update({field: getattr(self, field) for field in fields})
+        finished = (
+            type(self)
+            .objects.filter(pk=self.pk, status=self.Status.RUNNING, attempt=self.attempt)
+            .update(status=status, result=result, updated_at=timezone.now(), **values)
         )
-        self.clear_progress()
+        if finished:
+            self.status, self.result = status, result
+            self.clear_progress()
+        return bool(finished)
 
     # The running count lives in a small file under MEDIA_ROOT/jobs/: a task may do its work
     # inside one transaction (an import registers every problem in one), so row updates of the

@@ -8,6 +8,7 @@ is, and downloaded from there. An export job belongs to the user who asked: anyo
 import tempfile
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -15,8 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from duban.core.http import read_only
+from duban.core.http import post_only, read_only
 
+from . import actions
 from .export_tasks import background_rows, filtered, run_export, write_filtered
 from .models import ExportJob
 
@@ -91,3 +93,16 @@ def export_download(request, pk):
     except FileNotFoundError:  # removed by the cleanup sweep a moment ago
         raise Http404(_("The export is not ready.")) from None
     return FileResponse(stream, as_attachment=True, filename=job.filename, content_type=XLSX)
+
+
+@login_required
+def export_run_again(request, pk):
+    """Write the same export again after the worker stopped while it wrote."""
+    job = get_export_for_user(request.user, pk)
+    if refusal := post_only(request):
+        return refusal
+    try:
+        actions.run_export_again(job, by=request.user)
+    except actions.JobError as error:
+        messages.error(request, str(error))
+    return redirect("documents:export_progress", pk=job.pk)

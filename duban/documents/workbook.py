@@ -4,8 +4,8 @@ python-calamine is native code: it builds each sheet as one dense grid from A1 t
 cell and copies a shared string into every cell that shows it. A crafted file of a few kilobytes
 (one cell at A1 and one at XFD1048576; one long text shown in 50,000 cells) asks it for more memory
 than any machine has, and a failed native allocation ends the whole process, not just the request.
-So the reading happens in a child process whose memory and time are capped; the child refuses a
-grid larger than a list (MAX_ROWS, MAX_CELLS) before turning it into text, and the server
+So the reading happens in a child process whose memory and time are capped (capped.py); the child
+refuses a grid larger than a list (MAX_ROWS, MAX_CELLS) before turning it into text, and the server
 only ever receives the cells' text, at most MAX_REPLY bytes of it.
 
 No Django here: the child runs this file as a script, with the file's bytes on its standard input
@@ -17,11 +17,11 @@ refusals.
 import datetime as dt
 import io
 import marshal
-import resource
-import subprocess
 import sys
 
 import python_calamine
+
+from duban.documents import capped
 
 MAX_ROWS = 200_000  # of one sheet, merged ranges included
 MAX_CELLS = 2_000_000  # all sheets' grids together, rows × columns, merged ranges included
@@ -63,23 +63,10 @@ def cell_text(value) -> str:
 def read(content: bytes) -> dict:
     """{"sheets": [{"name", "rows", "merges"}, …]} for every visible worksheet, or {"refused": …}."""
     # This file runs as a script of its own (-P: its folder is not put on the import path): the
-    # child imports python-calamine and the standard library, nothing else.
-    child = subprocess.Popen(
-        [sys.executable, "-P", __file__],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        reply, _errors = child.communicate(content, timeout=READER_SECONDS * 2)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.communicate()
-        return {"refused": MEMORY}
-    if child.returncode > 0:  # it could not start (python-calamine missing?): not the file's fault
-        raise RuntimeError(f"the workbook reader exited with status {child.returncode}")
-    # A child killed by a signal (out of memory or time) says nothing, or not all of it.
-    if child.returncode != 0 or len(reply) > MAX_REPLY:
+    # child imports python-calamine, capped.py and the standard library, nothing else.
+    reply = capped.run([sys.executable, "-P", __file__], content, cpu_seconds=READER_SECONDS)
+    # A child stopped by a limit (out of memory or time) says nothing, or not all of it.
+    if reply is None or len(reply) > MAX_REPLY:
         return {"refused": MEMORY}
     try:
         return marshal.loads(reply)
@@ -87,19 +74,8 @@ def read(content: bytes) -> dict:
         return {"refused": MEMORY}
 
 
-def _cap(limit: int, value: int) -> None:
-    _soft, hard = resource.getrlimit(limit)
-    try:
-        resource.setrlimit(
-            limit, (value if hard == resource.RLIM_INFINITY else min(value, hard), hard)
-        )
-    except (ValueError, OSError):  # a system that will not lower it (macOS, for the address space)
-        pass
-
-
 def _child() -> None:
-    _cap(resource.RLIMIT_AS, READER_MEMORY)
-    _cap(resource.RLIMIT_CPU, READER_SECONDS)
+    capped.cap(READER_MEMORY, READER_SECONDS)
     content = sys.stdin.buffer.read()
     try:
         data = marshal.dumps(_sheets(content))

@@ -339,6 +339,7 @@ def import_file(
     create_units: bool = False,
     unit_map: dict | None = None,
     progress=_identity,
+    settle=None,
 ) -> ImportResult:
     """Parse, validate and — unless `dry_run` or anything is wrong — register every row.
 
@@ -346,6 +347,8 @@ def import_file(
     region of their lead unit. With `create_units`, unknown units are created as
     departments in the region of `by`'s office. `unit_map` maps names as written in the
     list to the units a user chose for them (the preview page's "map unknown units").
+    `settle(result)` runs last inside the transaction that registers the rows (a background
+    job's outcome commits with them; raising there undoes everything).
     """
     result = parse_file(source, filename, progress)
     if not result.rows and not result.errors:
@@ -368,7 +371,7 @@ def import_file(
     resolved = _resolve_units(result, directory, create_units, office_paths, unit_map or {})
     if dry_run or not result.ok:
         return result
-    _commit(result, resolved, inspection, by, offices[0], progress)
+    _commit(result, resolved, inspection, by, offices[0], progress, settle)
     return result
 
 
@@ -444,7 +447,7 @@ def _resolve_units(result, directory, create_units, office_paths, unit_map):
 BATCH = 1000
 
 
-def _commit(result, resolved, inspection, by, office, progress) -> None:
+def _commit(result, resolved, inspection, by, office, progress, settle=None) -> None:
     """Create the missing units and every problem in one transaction; on any error, nothing."""
     officials: dict = {}
     collectives: dict = {}
@@ -490,6 +493,8 @@ def _commit(result, resolved, inspection, by, office, progress) -> None:
             if result.errors:
                 raise Rollback
             result.created = len(result.rows)
+            if settle is not None:
+                settle(result)
     except Rollback:
         result.created = 0
 
