@@ -15,6 +15,12 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _audit_head_file(settings, tmp_path):
+    """Each test notes chain heads in its own file: another test's chain is not this one's."""
+    settings.DUBAN_AUDIT_HEAD_FILE = tmp_path / "audit-heads.log"
+
+
 _TRANSACTIONAL = {"transactional_db", "live_server"}
 
 

@@ -209,6 +209,12 @@ DUBAN_DOCUMENT_TEMPLATES_DIR = env_str("DUBAN_DOCUMENT_TEMPLATES_DIR", "")
 DUBAN_EXPORT_BACKGROUND_ROWS = env_int("DUBAN_EXPORT_BACKGROUND_ROWS", 5000)
 # Their files are removed this many days after they were asked for.
 DUBAN_EXPORT_KEEP_DAYS = env_int("DUBAN_EXPORT_KEEP_DAYS", 7)
+# The audit chain's head is appended here after every commit that adds events (outside the
+# database, so a rewritten chain no longer matches what was noted); keep it off the database's disk.
+DUBAN_AUDIT_HEAD_FILE = Path(env_str("DUBAN_AUDIT_HEAD_FILE", str(DATA_DIR / "audit-heads.log")))
+# pg_dump and pg_restore for `duban backup`/`restore` on PostgreSQL ("" = PATH, then the newest
+# /usr/lib/postgresql/*/bin).
+DUBAN_PG_BIN = env_str("DUBAN_PG_BIN", "")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -219,6 +225,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DUBAN_LOG_LEVEL", "WARNING")},
+    # Chain heads noted after each commit reach the log too (a second copy outside the database).
+    "loggers": {"duban.audit": {"level": "INFO"}},
 }
 
 # Background work (imports, large exports): the Django Tasks interface with the database as
