@@ -51,10 +51,10 @@ def head_file() -> Path:
 
 def note_on_commit(seq: int, hash_: str) -> None:
     """Note this head once the transaction that appended it commits (never if it rolls back)."""
-    transaction.on_commit(partial(_note, seq, hash_))
+    transaction.on_commit(partial(note, seq, hash_))
 
 
-def _note(seq: int, hash_: str) -> None:
+def note(seq: int, hash_: str) -> None:
     # After commit: the change is made, so a full disk is logged, never raised to the user.
     path = head_file()
     line = f"{timezone.now().isoformat()} {seq} {hash_}\n".encode()
