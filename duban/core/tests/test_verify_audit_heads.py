@@ -16,6 +16,7 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.utils import translation
 
 from duban.audit import log
 from duban.audit.models import AuditEvent
@@ -99,7 +100,7 @@ def test_it_checks_a_head_written_down_by_hand(chain):
 
 
 def test_it_refuses_a_head_it_cannot_read(chain):
-    with pytest.raises(CommandError) as failure:
+    with translation.override("en"), pytest.raises(CommandError) as failure:
         call_command("verify_audit", "--no-progress", "--expect", "6-abc", stdout=StringIO())
     assert failure.value.returncode == 2
     assert "6-abc" in str(failure.value) and "64-character hash" in str(failure.value)
