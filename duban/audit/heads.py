@@ -13,7 +13,6 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -49,9 +48,39 @@ def head_file() -> Path:
 # --- writing ------------------------------------------------------------------------------------
 
 
+class _HeadNote:
+    """An on-commit callback noting one head."""
+
+    __slots__ = ("seq", "hash")
+
+    def __init__(self, seq: int, hash_: str):
+        self.seq, self.hash = seq, hash_
+
+    def __call__(self) -> None:
+        note(self.seq, self.hash)
+
+
 def note_on_commit(seq: int, hash_: str) -> None:
-    """Note this head once the transaction that appended it commits (never if it rolls back)."""
-    transaction.on_commit(partial(note, seq, hash_))
+    """Note this head once the transaction that appended it commits (never if it rolls back).
+
+    A transaction that appends many events notes only its last head: the previous
+    note is dropped when it cannot outlive this one (it was registered under the
+    same savepoints or more). Django keeps pending callbacks as (savepoint ids,
+    callback, robust) in `run_on_commit`.
+    """
+    connection = transaction.get_connection()
+    newest = _HeadNote(seq, hash_)
+    transaction.on_commit(newest)
+    hooks = connection.run_on_commit
+    if not hooks or hooks[-1][1] is not newest:
+        return
+    newest_savepoints = hooks[-1][0]
+    for index in range(len(hooks) - 2, -1, -1):
+        savepoints, callback, _robust = hooks[index]
+        if isinstance(callback, _HeadNote):
+            if newest_savepoints <= savepoints:
+                del hooks[index]
+            return
 
 
 def note(seq: int, hash_: str) -> None:

@@ -73,7 +73,7 @@ def by_hand(head: str) -> dict:
 def test_it_notes_each_committed_head_in_the_file_and_the_log(world, chain, caplog):
     lines = settings.DUBAN_AUDIT_HEAD_FILE.read_text().splitlines()
     noted = [line.split() for line in lines]
-    # One note per record() that committed: its time, number and hash.
+    # One note per committed change: its time, number and hash.
     assert [(int(seq), hash_) for _, seq, hash_ in noted] == sorted(chain.items())
     assert all(dt.datetime.fromisoformat(at).tzinfo is not None for at, _, _ in noted)
 
@@ -89,6 +89,33 @@ def test_it_notes_each_committed_head_in_the_file_and_the_log(world, chain, capl
     assert verdict["ok"] is True
     assert verdict["heads_checked"] == 6
     assert verdict["warnings"] == []
+
+
+def noted_seqs() -> list[int]:
+    return [
+        int(line.split()[1]) for line in settings.DUBAN_AUDIT_HEAD_FILE.read_text().splitlines()
+    ]
+
+
+def test_a_change_that_appends_many_events_notes_its_last_head_once(
+    chain, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        for n in range(5):
+            log.record(actor=None, role="", action="test.many", target=("ledger.problem", n))
+    assert noted_seqs() == [1, 2, 3, 4, 5, 6, 11]
+
+
+def test_a_rolled_back_step_keeps_the_head_noted_before_it(
+    chain, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        log.record(actor=None, role="", action="test.kept", target=("ledger.problem", 1))
+        with pytest.raises(RuntimeError), transaction.atomic():
+            log.record(actor=None, role="", action="test.undone", target=("ledger.problem", 2))
+            raise RuntimeError
+    assert noted_seqs() == [1, 2, 3, 4, 5, 6, 7]
+    assert run()["ok"] is True
 
 
 def test_it_checks_a_head_written_down_by_hand(chain):
