@@ -70,6 +70,16 @@ def by_hand(head: str) -> dict:
         settings.DUBAN_AUDIT_HEAD_FILE = noted_file
 
 
+def test_it_logs_each_noted_head(world, caplog, django_capture_on_commit_callbacks):
+    with (
+        caplog.at_level(logging.INFO, logger="duban.audit"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        problem = world.problem()
+    event = AuditEvent.objects.get(target_id=str(problem.pk), action="problem.create")
+    assert f"audit chain head #{event.seq} {event.hash}" in caplog.text
+
+
 def test_it_notes_each_committed_head_in_the_file_and_the_log(world, chain, caplog):
     lines = settings.DUBAN_AUDIT_HEAD_FILE.read_text().splitlines()
     noted = [line.split() for line in lines]
