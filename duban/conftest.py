@@ -1,3 +1,5 @@
+import logging
+
 import pytest
 
 from duban.testing import build_world
@@ -13,6 +15,21 @@ def world(db):
 def _fast_passwords(settings):
     """Hash test passwords cheaply; the production hasher costs ~0.5 s per user."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _audit_head_file(settings, tmp_path):
+    """Each test notes chain heads in its own file: another test's chain is not this one's.
+
+    The heads are not logged either: a test that re-runs django.setup() in-process leaves
+    the console handler on a closed stream (tests that read the log use caplog.at_level).
+    """
+    settings.DUBAN_AUDIT_HEAD_FILE = tmp_path / "audit-heads.log"
+    audit_logger = logging.getLogger("duban.audit")
+    level = audit_logger.level
+    audit_logger.setLevel(logging.WARNING)
+    yield
+    audit_logger.setLevel(level)
 
 
 _TRANSACTIONAL = {"transactional_db", "live_server"}

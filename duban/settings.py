@@ -308,6 +308,12 @@ DUBAN_EXPORT_KEEP_DAYS = env_int("DUBAN_EXPORT_KEEP_DAYS", 7)
 DUBAN_JOB_STALE_SECONDS = env_int("DUBAN_JOB_STALE_SECONDS", 45)
 if DUBAN_JOB_STALE_SECONDS < 15:
     raise ImproperlyConfigured("DUBAN_JOB_STALE_SECONDS must be at least 15 (three heartbeats)")
+# The audit chain's head is appended here after every commit that adds events (outside the
+# database, so a rewritten chain no longer matches what was noted); keep it off the database's disk.
+DUBAN_AUDIT_HEAD_FILE = Path(env_str("DUBAN_AUDIT_HEAD_FILE", str(DATA_DIR / "audit-heads.log")))
+# pg_dump and pg_restore for `duban backup`/`restore` on PostgreSQL ("" = PATH, then the newest
+# /usr/lib/postgresql/*/bin).
+DUBAN_PG_BIN = env_str("DUBAN_PG_BIN", "")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # Files of a request body up to this size stay in memory; a larger body goes to temporary files.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
@@ -321,6 +327,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DUBAN_LOG_LEVEL", "WARNING")},
+    # Chain heads noted after each commit reach the log too (a second copy outside the database).
+    "loggers": {"duban.audit": {"level": "INFO"}},
 }
 
 # Background work (imports, large exports): the Django Tasks interface with the database as

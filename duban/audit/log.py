@@ -1,5 +1,6 @@
 """Writing and checking the audit chain."""
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from . import heads
 from .models import GENESIS_HASH, AuditEvent, AuditHead
 
 
@@ -14,7 +16,9 @@ def _canonical(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
-# The fields an event's hash covers (with the previous event's hash).
+# The fields an event's hash covers (with the previous event's hash). `at`, the time pages
+# show and filter on, is not hashed (older chains were written without it): the verifier
+# checks that it is the same instant as the hashed `at_text` instead.
 HASHED_FIELDS = (
     "seq",
     "at_text",
@@ -97,6 +101,7 @@ def record(
     fields["hash"] = event_hash(fields, head.hash)
     event = AuditEvent.objects.create(**fields)
     AuditHead.objects.filter(id=1).update(seq=event.seq, hash=event.hash)
+    _appended(event.seq, event.hash)
     return event
 
 
@@ -123,12 +128,26 @@ def record_many(entries, *, batch_size: int = 1000) -> list[AuditEvent]:
         events.append(AuditEvent(**fields))
     AuditEvent.objects.bulk_create(events, batch_size=batch_size)
     AuditHead.objects.filter(id=1).update(seq=seq, hash=prev_hash)
+    _appended(seq, prev_hash)
     return events
+
+
+def _appended(seq: int, hash_: str) -> None:
+    """The one hook after events are appended: the new head is noted outside once committed."""
+    heads.note_on_commit(seq, hash_)
 
 
 def chain_head() -> tuple[int, str]:
     head = AuditHead.objects.filter(id=1).first()
     return (head.seq, head.hash) if head else (0, GENESIS_HASH)
+
+
+def shown_time_matches(at, at_text: str) -> bool:
+    """Whether the time pages show (`at`) is the instant that was hashed (`at_text`)."""
+    try:
+        return at == dt.datetime.fromisoformat(at_text)
+    except (TypeError, ValueError):
+        return False
 
 
 @dataclass
@@ -139,12 +158,17 @@ class Verdict:
     head_hash: str
     broken_seq: int | None = None
     reason: str = ""
+    # Heads noted outside the database that were checked against the chain.
+    heads_checked: int = 0
+    # Broken because a noted head no longer matches (the chain itself verifies).
+    noted_head_mismatch: bool = False
+    warnings: tuple[str, ...] = ()
 
 
 def verify(progress=None, batch: int = 5000) -> Verdict:
     """Walk the whole chain in order; stop at the first broken link."""
     prev_hash, expected_seq, checked = GENESIS_HASH, 1, 0
-    fields = [*HASHED_FIELDS, "prev_hash", "hash"]
+    fields = [*HASHED_FIELDS, "at", "prev_hash", "hash"]
     last_seq = 0
     while True:
         rows = list(
@@ -177,6 +201,15 @@ def verify(progress=None, batch: int = 5000) -> Verdict:
                     broken_seq=row["seq"],
                     reason=f"event #{row['seq']} was changed after it was written",
                 )
+            if not shown_time_matches(row["at"], row["at_text"]):
+                return Verdict(
+                    False,
+                    checked,
+                    *chain_head(),
+                    broken_seq=row["seq"],
+                    reason=f"the time of event #{row['seq']} was changed after it was written "
+                    f"(shown {row['at'].isoformat()}, hashed {row['at_text']})",
+                )
             prev_hash, expected_seq, checked = row["hash"], expected_seq + 1, checked + 1
             last_seq = row["seq"]
             if progress:
@@ -192,3 +225,33 @@ def verify(progress=None, batch: int = 5000) -> Verdict:
             reason=f"the chain ends at #{checked} but its head says #{head_seq}: events were removed from the end",
         )
     return Verdict(True, checked, head_seq, head_hash)
+
+
+def verify_against_heads(
+    expected=(), *, noted_file: bool = True, every_note: bool = False, progress=None
+) -> Verdict:
+    """verify(), then the heads noted outside: those given (`--expect`) and the head file's.
+
+    A chain that verifies may still have been rewritten as a whole, cut back with its
+    head, or emptied; a head noted before that no longer matches tells.
+    """
+    verdict = verify(progress=progress)
+    noted, warnings = list(expected), []
+    if noted_file:
+        path = heads.head_file()
+        from_file, unreadable = heads.read_noted(path, every=every_note)
+        noted += from_file
+        if unreadable:
+            warnings.append(f"{unreadable} line(s) of {path} are not 'TIME SEQ HASH' notes")
+        if not from_file and verdict.head_seq:
+            warnings.append(f"no chain head noted in {path} yet")
+    verdict.warnings = tuple(warnings)
+    if not verdict.ok or not noted:
+        return verdict
+    mismatch = heads.first_mismatch(noted)
+    verdict.heads_checked = len(set(noted))
+    if mismatch:
+        head, reason = mismatch
+        verdict.ok, verdict.broken_seq, verdict.reason = False, head.seq, reason
+        verdict.noted_head_mismatch = True
+    return verdict

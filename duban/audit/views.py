@@ -26,7 +26,7 @@ from duban.core.http import form_methods, read_only
 from duban.org.models import Role
 from duban.org.scope import roles_of
 
-from . import log
+from . import heads, log
 from .filters import AuditFilterForm, target_types
 from .log import HASHED_FIELDS
 from .models import GENESIS_HASH, AuditEvent
@@ -192,7 +192,8 @@ def event_detail(request, seq):
         "before_json": _pretty(event.before),
         "after_json": _pretty(event.after),
         # This link alone; the whole chain is checked by verify.
-        "hash_matches": log.event_hash(fields, event.prev_hash) == event.hash,
+        "hash_matches": log.event_hash(fields, event.prev_hash) == event.hash
+        and log.shown_time_matches(event.at, event.at_text),
         "follows_previous": expected_prev == event.prev_hash,
         "has_previous": previous is not None,
         "has_next": AuditEvent.objects.filter(seq=seq + 1).exists(),
@@ -210,8 +211,16 @@ def verify(request):
         return _refused(request)
     if refusal := form_methods(request):
         return refusal
-    context = {"verdict": None}
+    context = {"verdict": None, "expect": ""}
+    status, expected = 200, None
     if request.method == "POST":
+        context["expect"] = expect = request.POST.get("expect", "").strip()
+        try:
+            expected = [heads.parse_expected(expect)] if expect else []
+        except ValueError as error:
+            expected, status = None, 400
+            context["expect_error"] = str(error)
+    if expected is not None:
         started = time.monotonic()
         counted = 0
 
@@ -222,7 +231,7 @@ def verify(request):
             if counted % 100_000 == 0:
                 logger.info("audit verify: %d events checked", counted)
 
-        verdict = log.verify(progress=progress)
+        verdict = log.verify_against_heads(expected, progress=progress)
         seconds = time.monotonic() - started
         logger.info(
             "audit verify by %s: ok=%s checked=%d broken=%s in %.1fs",
@@ -247,7 +256,7 @@ def verify(request):
         )
     head_seq, head_hash = log.chain_head()
     context.update(head_seq=head_seq, head_hash=head_hash)
-    return render(request, "audit/verify.html", context)
+    return render(request, "audit/verify.html", context, status=status)
 
 
 # --- CSV export ---------------------------------------------------------------------------------

@@ -349,3 +349,54 @@ def test_it_accepts_the_first_and_last_dates_of_the_range(world, auditor):
     assert listed_seqs(response) == [event.seq]
     export = auditor.get("/audit/export.csv", {"date_from": "1900-01-01", "date_to": "2100-12-31"})
     assert export.status_code == 200
+
+
+# --- heads noted outside -------------------------------------------------------------------------
+
+
+def test_it_checks_the_chain_against_a_head_the_auditor_pastes(world, auditor):
+    events = [note(world.office, "problem.edit", after={"n": n}) for n in range(4)]
+    noted = f"{events[-1].seq}:{events[-1].hash}"
+    assert 'data-verdict="ok"' in auditor.post("/audit/verify/", {"expect": noted}).content.decode()
+
+    # Cut the tail and move the head back: the chain alone still verifies.
+    triggers.remove(connection)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditevent WHERE seq > %s", [events[1].seq])
+        cursor.execute(
+            "UPDATE audit_audithead SET seq = %s, hash = %s", [events[1].seq, events[1].hash]
+        )
+    assert log.verify().ok
+
+    page = auditor.post("/audit/verify/", {"expect": noted}).content.decode()
+    assert 'data-verdict="broken"' in page
+    assert f'data-broken-seq="{events[-1].seq}"' in page
+    assert "cut back or emptied" in page
+    assert "A head noted outside the database no longer matches" in page
+
+
+def test_it_says_what_is_wrong_with_a_pasted_head(world, auditor):
+    note(world.office)
+    response = auditor.post("/audit/verify/", {"expect": "12 abc"})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "data-verdict" not in page
+    assert "is not a chain head" in html.unescape(page)
+    assert 'aria-invalid="true"' in page
+
+
+def test_it_flags_an_event_whose_shown_time_was_moved(world, auditor):
+    event = note(world.office, "problem.edit", after={"n": 1})
+    triggers.remove(connection)
+    moved = event.at - dt.timedelta(days=3)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE audit_auditevent SET at = %s WHERE seq = %s",
+            [connection.ops.adapt_datetimefield_value(moved), event.seq],
+        )
+
+    detail = auditor.get(f"/audit/events/{event.seq}/").content.decode()
+    assert 'data-link="broken"' in detail
+    page = auditor.post("/audit/verify/").content.decode()
+    assert f'data-broken-seq="{event.seq}"' in page
+    assert "time of event" in page
