@@ -7,6 +7,7 @@ tokens are not sessions and are made only from a page behind this step.
 Runs after django_otp's OTPMiddleware, which tells whether the session is verified.
 """
 
+import time
 from urllib.parse import urlencode
 
 from django.http import JsonResponse
@@ -30,11 +31,35 @@ def _route_name(request) -> str | None:
         return None
 
 
-def step_due(user) -> str | None:
+# A session that found no authenticator looks again after this long, not on every request.
+RECHECK_SECONDS = 60
+NO_DEVICE_KEY = "twofactor_none_seen"
+
+
+def note_no_authenticator(session, user) -> None:
+    session[NO_DEVICE_KEY] = [user.pk, time.time()]
+
+
+def _has_two_factor(request) -> bool:
+    """Whether the user has an authenticator: asked of the database at login and then at most
+    once a minute per session, so pages of users without one cost no query for it."""
+    user = request.user
+    seen = request.session.get(NO_DEVICE_KEY)
+    if seen and seen[0] == user.pk and time.time() - seen[1] < RECHECK_SECONDS:
+        return False
+    if has_two_factor(user):
+        request.session.pop(NO_DEVICE_KEY, None)
+        return True
+    note_no_authenticator(request.session, user)
+    return False
+
+
+def step_due(request) -> str | None:
     """'verify', 'setup' or None: what the user must do before anything else."""
+    user = request.user
     if not user.is_authenticated or user.is_verified():
         return None
-    if has_two_factor(user):
+    if _has_two_factor(request):
         return "verify"
     if required_for(user):
         return "setup"
@@ -46,7 +71,7 @@ class TwoFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        step = step_due(request.user)
+        step = step_due(request)
         if step is None or _route_name(request) in STEP_PAGES[step]:
             return self.get_response(request)
         if request.path_info.startswith("/api/"):

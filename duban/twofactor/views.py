@@ -6,8 +6,9 @@ import io
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -29,15 +30,14 @@ def _show_error(form, error: ActionError) -> None:
     form.add_error(field if field in form.fields else None, str(error))
 
 
-def _safe_next(request, default: str = "home") -> str:
+def _safe_next(request) -> HttpResponseRedirect:
+    """Back to the page the user asked for, if it is a path of ours; else home."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return target
-    from django.urls import reverse
-
-    return reverse(default)
+        return HttpResponseRedirect(target)
+    return HttpResponseRedirect(reverse("home"))
 
 
 def _codes_page(request, codes):
@@ -128,9 +128,9 @@ def verify(request):
         return refusal
     device = authenticator(request.user)
     if device is None:
-        return redirect(_safe_next(request))
+        return _safe_next(request)
     if request.user.is_verified():
-        return redirect(_safe_next(request))
+        return _safe_next(request)
     form = CodeForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -156,7 +156,7 @@ def verify(request):
                         _("You used a recovery code; %(left)d left. Make new ones if few are left.")
                         % {"left": actions.recovery_codes_left(request.user)},
                     )
-                return redirect(_safe_next(request))
+                return _safe_next(request)
             if until is not None:
                 wait = max(1, int((until - timezone.now()).total_seconds()) + 1)
                 form.add_error(

@@ -16,6 +16,7 @@ from duban.audit.models import AuditEvent
 from duban.notify.models import Notification
 from duban.testing import PASSWORD
 from duban.twofactor import actions
+from duban.twofactor.middleware import NO_DEVICE_KEY, RECHECK_SECONDS
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +42,8 @@ def with_authenticator(user) -> tuple[TOTPDevice, list[str]]:
 
 
 def test_it_holds_a_user_with_an_authenticator_at_the_code_step(world):
+    world.liaison.language = "en"
+    world.liaison.save(update_fields=["language"])
     device, _codes = with_authenticator(world.liaison)
     client = logged_in(world.liaison)
     ledger = reverse("ledger:problem_list")
@@ -230,3 +233,27 @@ def test_the_servers_operator_resets_an_administrators_second_factor(world):
     assert not TOTPDevice.objects.filter(user=world.auditor).exists()
     event = AuditEvent.objects.get(action="twofactor.reset")
     assert event.actor_id is None and event.after["by"] == "console"
+
+
+def test_a_session_opened_before_two_factor_was_turned_on_is_held_within_a_minute(world):
+    client = logged_in(world.liaison)
+    assert client.get(reverse("ledger:problem_list")).status_code == 200
+    device, _codes = with_authenticator(world.liaison)  # e.g. from the user's other browser
+    # The session looks again once its minute is up.
+    session = client.session
+    session[NO_DEVICE_KEY] = [world.liaison.pk, time.time() - RECHECK_SECONDS - 1]
+    session.save()
+    response = client.get(reverse("ledger:problem_list"))
+    assert response["Location"].startswith(reverse("twofactor:verify"))
+
+
+@pytest.mark.parametrize("target", ["abc", "https://evil.example/", "//evil.example/", ""])
+def test_the_code_step_returns_only_to_a_page_of_ours(world, target):
+    device, _codes = with_authenticator(world.liaison)
+    client = logged_in(world.liaison)
+    response = client.post(
+        reverse("twofactor:verify"), {"code": code_for(device, 1), "next": target}
+    )
+    assert response.status_code == 302 and response["Location"] == reverse("home")
+    # Once verified, the page itself sends the user on, whatever `next` holds.
+    assert client.get(reverse("twofactor:verify"), {"next": target})["Location"] == reverse("home")
