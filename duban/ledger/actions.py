@@ -1127,6 +1127,9 @@ def review_evidence(evidence: Evidence, *, by) -> Evidence:
     membership = acting_membership(by, problem, (Role.UNIT_HEAD,))
     if membership is None:
         raise NotAllowed(_("Only the head of the lead unit reviews its evidence."))
+    if evidence.uploaded_by_id == by.pk:
+        # Separation of duties: a file is checked by someone other than whoever supplied it.
+        raise NotAllowed(_("You uploaded this file; another person must review it."))
     if evidence.reviewed_at:
         raise WrongState(_("This file was already reviewed."))
     with transaction.atomic():

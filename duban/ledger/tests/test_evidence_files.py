@@ -6,11 +6,15 @@ import re
 from pathlib import Path
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
+from duban.accounts.models import User
 from duban.audit.models import AuditEvent
 from duban.ledger import actions
 from duban.ledger.models import Evidence, ProgressReport, State
+from duban.org.models import Membership, Role
 
 from .flow import jpeg, pdf, pdf_bytes, png, problem_in, upload
 
@@ -162,6 +166,25 @@ def test_it_lets_the_unit_head_mark_a_file_reviewed_once(world, problem):
         actions.review_evidence(reviewed, by=world.unit_head)
 
 
+def test_nobody_reviews_a_file_he_uploaded(world, problem):
+    # A conflicting pair the grants now refuse, held from before: liaison and head of one unit.
+    Membership.objects.create(user=world.liaison, unit=world.eco, role=Role.UNIT_HEAD)
+    both = User.objects.get(pk=world.liaison.pk)  # a fresh user: roles are read once per object
+    [evidence] = actions.upload_evidence(problem, by=both, files=[pdf()], category="整改报告")
+    client = Client()
+    client.force_login(both)
+    page = client.get(reverse("ledger:problem_detail", args=[problem.pk])).content.decode()
+    assert reverse("ledger:evidence_review", args=[evidence.pk]) not in page
+
+    with pytest.raises(actions.NotAllowed, match="此文件由您上传"):  # "You uploaded this file"
+        actions.review_evidence(evidence, by=both)
+    response = client.post(reverse("ledger:evidence_review", args=[evidence.pk]))
+    assert response.status_code == 403
+    evidence.refresh_from_db()
+    assert evidence.reviewed_at is None
+    assert actions.review_evidence(evidence, by=world.unit_head).reviewed_by == world.unit_head
+
+
 def test_it_refuses_uploads_from_another_unit(world, problem):
     with pytest.raises(actions.NotAllowed):
         actions.upload_evidence(problem, by=world.other_liaison, files=[pdf()], category="整改报告")
@@ -217,7 +240,7 @@ def test_it_refuses_a_macro_enabled_office_file_by_its_name(world, problem, name
         actions.upload_evidence(
             problem, by=world.liaison, files=[upload(name, word_bytes())], category="整改报告"
         )
-    assert name in str(refused.value) and "macro" in str(refused.value)
+    assert name in str(refused.value) and "启用宏" in str(refused.value)  # "macro-enabled"
     assert not Evidence.objects.exists()
 
 
