@@ -86,9 +86,8 @@ def test_failures_from_one_address_lock_that_address_only_and_slow_the_username_
     # Right after, the real user is asked to wait, politely, and no password is checked.
     waited = office.post(LOGIN, {"username": "office", "password": PASSWORD})
     assert waited.status_code == 429 and waited["Retry-After"] == "1"
-    assert "Too many failed logins for this username. Try again in 1 second." in (
-        waited.content.decode()
-    )
+    # In Chinese, the login page's default language: "Too many failed logins … in 1 second."
+    assert "该用户名登录失败次数过多。请1秒后再试。" in waited.content.decode()
     assert attempts_of("office") == 3  # the refused attempt is not a failure
     assert "_auth_user_id" not in office.session
 
@@ -113,7 +112,7 @@ def test_each_further_failure_for_the_username_doubles_the_wait_up_to_the_maximu
     response = Client(REMOTE_ADDR="10.20.0.7").post(
         LOGIN, {"username": "liaison", "password": PASSWORD}
     )
-    assert response.status_code == 429 and "Try again in 5 seconds." in response.content.decode()
+    assert response.status_code == 429 and "请5秒后再试" in response.content.decode()
 
 
 def test_a_made_up_x_forwarded_for_does_not_escape_the_lock(world, settings):

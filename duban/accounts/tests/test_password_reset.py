@@ -166,7 +166,7 @@ def test_an_expired_one_time_password_logs_nobody_in(admin, world):
     response = visitor.post(LOGIN, {"username": "liaison", "password": one_time})
 
     assert response.status_code == 200
-    assert "This one-time password has expired." in response.content.decode()
+    assert "此一次性密码已过期" in response.content.decode()  # "… has expired", in Chinese
     assert "_auth_user_id" not in visitor.session
     assert not AuditEvent.objects.filter(action="account.one_time_login").exists()
 

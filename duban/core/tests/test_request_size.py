@@ -55,4 +55,4 @@ def test_the_api_answers_413_in_json(world, settings):
     response = declared(api.http, f"/api/v1/problems/{problem.pk}/actions/upload_evidence", 1025)
 
     assert response.status_code == 413
-    assert "at most 2 MB" in json.loads(response.content)["detail"]
+    assert "最多 2 MB" in json.loads(response.content)["detail"]  # "at most 2 MB", in Chinese

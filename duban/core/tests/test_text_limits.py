@@ -85,7 +85,9 @@ def test_the_api_refuses_a_million_character_feedback_text_naming_the_field(worl
 
     assert response.status_code in (400, 422)
     assert response["Content-Type"].startswith("application/json")
-    (error,) = response.json()["detail"]
+    body = response.json()
+    assert body["field"] == "feedback_text" and body["detail"].startswith("feedback_text: ")
+    (error,) = body["errors"]
     assert error["loc"][-1] == "feedback_text"
     assert error["ctx"] == {"max_length": LONG_TEXT}
     assert not Problem.objects.exists()
@@ -98,7 +100,8 @@ def test_the_api_refuses_an_over_long_text_in_an_action_body(world):
     )
 
     assert response.status_code in (400, 422)
-    assert [e["loc"][-1] for e in response.json()["detail"]] == ["text"]
+    assert response.json()["field"] == "text"
+    assert [e["loc"][-1] for e in response.json()["errors"]] == ["text"]
     assert not ProgressReport.objects.exists()
 
 
