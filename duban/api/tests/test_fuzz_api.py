@@ -8,12 +8,10 @@ Every answer must be below 500, and JSON in the shape the document gives for its
 Generation is derandomized, so a run is the same every time.
 """
 
-import datetime as dt
 import time
 
 import pytest
 import schemathesis
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
@@ -23,8 +21,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from duban.accounts.models import ApiToken
-from duban.ledger import actions
-from duban.ledger.tests.flow import jpeg_bytes
+from duban.ledger.tests.flow import claimed_with_file_and_extension
 
 USERS = ["office", "liaison"]
 # Cases per operation, per user and per mode (fitting / mutated).
@@ -41,23 +38,7 @@ SETTINGS = settings(
 
 def _scene(world):
     """A claimed problem with one file and one extension request, as the liaison leaves it."""
-    problem = world.problem()
-    actions.assign(problem, by=world.office)
-    actions.claim(problem, by=world.liaison)
-    evidence = actions.upload_evidence(
-        problem,
-        by=world.liaison,
-        category="现场照片",
-        files=[SimpleUploadedFile("现场.jpg", jpeg_bytes())],
-    )[0]
-    extension = actions.request_extension(
-        problem,
-        by=world.liaison,
-        reasons="受汛期影响",
-        efforts="已完成排查",
-        new_deadline=problem.deadline + dt.timedelta(days=60),
-        roadmap="2027年3月底前完成",
-    )
+    problem, evidence, extension = claimed_with_file_and_extension(world)
     return {"problem_id": problem.pk, "evidence_id": evidence.pk, "extension_id": extension.pk}
 
 

@@ -14,7 +14,6 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from duban.accounts.models import ApiToken
-from duban.ledger import actions
 
 # What each named page route is about.
 #   public: anyone, no login
@@ -207,31 +206,14 @@ def _page_routes():
 def scene(world, media_root):
     """One object of each kind, each readable only by READERS[kind]."""
     from django.core.files.base import ContentFile
-    from django.core.files.uploadedfile import SimpleUploadedFile
 
     from duban.audit.models import AuditEvent
     from duban.documents.models import ImportJob
     from duban.inspections.models import Inspection
-    from duban.ledger.tests.flow import jpeg_bytes
+    from duban.ledger.tests.flow import claimed_with_file_and_extension
     from duban.org.models import Region
 
-    problem = world.problem()
-    actions.assign(problem, by=world.office)
-    actions.claim(problem, by=world.liaison)
-    evidence = actions.upload_evidence(
-        problem,
-        by=world.liaison,
-        category="现场照片",
-        files=[SimpleUploadedFile("现场.jpg", jpeg_bytes())],
-    )[0]
-    extension = actions.request_extension(
-        problem,
-        by=world.liaison,
-        reasons="受汛期影响",
-        efforts="已完成排查",
-        new_deadline=problem.deadline + dt.timedelta(days=60),
-        roadmap="2027年3月底前完成",
-    )
+    problem, evidence, extension = claimed_with_file_and_extension(world)
     hangzhou = Region.objects.create(
         code="330100", name="杭州市", level="city", parent=world.city.parent
     )

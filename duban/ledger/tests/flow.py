@@ -160,3 +160,23 @@ def problem_in(world, state: str, cast=None, **fields):
     """A new problem of the world, walked to `state`."""
     cast = cast or Cast(world)
     return advance(world.problem(**fields), cast, state)
+
+
+def claimed_with_file_and_extension(world):
+    """A claimed problem with one photo and one extension request, as the liaison leaves it:
+    (problem, evidence, extension)."""
+    problem = world.problem()
+    actions.assign(problem, by=world.office)
+    actions.claim(problem, by=world.liaison)
+    [evidence] = actions.upload_evidence(
+        problem, by=world.liaison, category="现场照片", files=[upload("现场.jpg", jpeg_bytes())]
+    )
+    extension = actions.request_extension(
+        problem,
+        by=world.liaison,
+        reasons="受汛期影响",
+        efforts="已完成排查",
+        new_deadline=problem.deadline + dt.timedelta(days=60),
+        roadmap="2027年3月底前完成",
+    )
+    return problem, evidence, extension
