@@ -15,7 +15,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from duban.core.http import post_only
+from duban.core.http import post_only, show_action_error
 from duban.ledger.actions import ActionError, NotAllowed
 from duban.org.models import Membership
 
@@ -31,12 +31,6 @@ def _refused(request, message, status=403):
 
 def _error_status(error: ActionError) -> int:
     return 403 if isinstance(error, NotAllowed) else 400
-
-
-def _show_error(form, error: ActionError):
-    """Put the action's message on its field when the form has it, else on the form."""
-    field = getattr(error, "field", None)
-    form.add_error(field if field in form.fields else None, str(error))
 
 
 def _managed_user_or_404(request, pk):
@@ -94,7 +88,7 @@ def user_create(request):
                     language=data["language"],
                 )
             except ActionError as error:
-                _show_error(form, error)
+                show_action_error(form, error)
                 status = _error_status(error)
             else:
                 messages.success(
@@ -150,7 +144,7 @@ def user_detail(request, pk):
         try:
             actions.update_user(account, by=request.user, **form.cleaned_data)
         except ActionError as error:
-            _show_error(form, error)
+            show_action_error(form, error)
             return _detail_page(request, account, edit_form=form, status=_error_status(error))
         messages.success(request, _("The account was saved."))
         return redirect("account_admin:user_detail", pk=account.pk)
@@ -167,7 +161,7 @@ def membership_add(request, pk):
         try:
             actions.add_membership(account, by=request.user, **form.cleaned_data)
         except ActionError as error:
-            _show_error(form, error)
+            show_action_error(form, error)
             return _detail_page(request, account, membership_form=form, status=_error_status(error))
         if not actions.managed_users(request.user).filter(pk=account.pk).exists():
             # An administrator now: his account leaves this page's reach, so back to the list.

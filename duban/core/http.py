@@ -48,3 +48,9 @@ def page_number(raw) -> int | None:
         return None
     number = int(raw)
     return number if 1 <= number <= MAX_PAGE else None
+
+
+def show_action_error(form, error) -> None:
+    """Put an action's refusal on the form field it names, else on the form as a whole."""
+    field = getattr(error, "field", None)
+    form.add_error(field if field in form.fields else None, str(error))

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from duban.core.http import form_methods, read_only, refused
+from duban.core.http import form_methods, read_only, refused, show_action_error
 from duban.ledger.files import StoredFileChanged, evidence_response
 from duban.ledger.views.actions import error_status
 
@@ -76,8 +76,7 @@ def draw_create(request):
                     pool=list(data["pool"]) or None,
                 )
             except actions.ActionError as error:
-                field = getattr(error, "field", None)
-                form.add_error(field if field in form.fields else None, str(error))
+                show_action_error(form, error)
                 status = error_status(error)
             else:
                 messages.success(request, _("Draw recorded."))
@@ -158,8 +157,7 @@ def check_detail(request, pk):
                     files=data["files"],
                 )
             except actions.ActionError as exc:
-                field = getattr(exc, "field", None)
-                form.add_error(field if field in form.fields else None, str(exc))
+                show_action_error(form, exc)
                 status = error_status(exc)
             else:
                 messages.success(request, _("Check recorded."))

@@ -17,17 +17,12 @@ from django_otp import verify_token
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from duban.accounts.admin_actions import is_sysadmin, managed_users
-from duban.core.http import form_methods, post_only, read_only, refused
+from duban.core.http import form_methods, post_only, read_only, refused, show_action_error
 from duban.ledger.actions import ActionError, NotAllowed
 
 from . import actions
 from .forms import CodeForm, NewAuthenticatorForm
 from .policy import authenticator, has_two_factor, required_for
-
-
-def _show_error(form, error: ActionError) -> None:
-    field = getattr(error, "field", None)
-    form.add_error(field if field in form.fields else None, str(error))
 
 
 def _safe_next(request) -> HttpResponseRedirect:
@@ -49,16 +44,17 @@ def _codes_page(request, codes):
 def overview(request):
     if refusal := read_only(request):
         return refusal
-    return render(
-        request,
-        "twofactor/overview.html",
-        {
-            "device": authenticator(request.user),
-            "codes_left": actions.recovery_codes_left(request.user),
-            "required": required_for(request.user),
-            "form": CodeForm(),
-        },
-    )
+    return _overview_page(request, CodeForm())
+
+
+def _overview_page(request, form, status=200):
+    context = {
+        "device": authenticator(request.user),
+        "codes_left": actions.recovery_codes_left(request.user),
+        "required": required_for(request.user),
+        "form": form,
+    }
+    return render(request, "twofactor/overview.html", context, status=status)
 
 
 @login_required
@@ -78,7 +74,7 @@ def setup(request):
                     request.user, code=form.cleaned_data["code"]
                 )
             except ActionError as error:
-                _show_error(form, error)
+                show_action_error(form, error)
             else:
                 otp_login(request, device)
                 request.session.cycle_key()
@@ -195,21 +191,11 @@ def turn_off(request):
         try:
             actions.turn_off(request.user, code=form.cleaned_data["code"])
         except ActionError as error:
-            _show_error(form, error)
+            show_action_error(form, error)
         else:
             messages.success(request, _("Two-factor login is off."))
             return redirect("twofactor:overview")
-    return render(
-        request,
-        "twofactor/overview.html",
-        {
-            "device": authenticator(request.user),
-            "codes_left": actions.recovery_codes_left(request.user),
-            "required": required_for(request.user),
-            "form": form,
-        },
-        status=400,
-    )
+    return _overview_page(request, form, status=400)
 
 
 @login_required
