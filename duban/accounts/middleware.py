@@ -5,6 +5,8 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
+from duban.core.errors import is_api
+
 
 class UserLanguageMiddleware:
     """Activate the logged-in user's language (Chinese by default)."""
@@ -52,7 +54,7 @@ class PasswordChangeRequiredMiddleware:
                 return self.get_response(request)
             target = reverse("accounts:password_change")
             if request.path not in {reverse(name) for name in self.ALLOWED}:
-                if request.path.startswith("/api/"):
+                if is_api(request):
                     return JsonResponse(
                         {"detail": gettext("Set a new password first.")}, status=403
                     )

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 
+from duban.core.errors import is_api
 from duban.core.http import refused
 
 
@@ -71,7 +72,7 @@ class RequestSizeLimitMiddleware:
             "This request is %(size)d MB; one upload may be at most %(limit)d MB. "
             "Send the files in several smaller uploads."
         ) % {"size": -(-length // 1048576), "limit": settings.DUBAN_MAX_REQUEST_MB}
-        if request.path.startswith("/api/"):
+        if is_api(request):
             return JsonResponse({"detail": message}, status=413)
         return refused(request, message, status=413)
 

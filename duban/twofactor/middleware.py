@@ -15,6 +15,8 @@ from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils.translation import gettext as _
 
+from duban.core.errors import is_api
+
 from .policy import has_two_factor, required_for
 
 ALWAYS_OPEN = {"logout", "login", "healthz", "accounts:set_language"}
@@ -74,7 +76,7 @@ class TwoFactorMiddleware:
         step = step_due(request)
         if step is None or _route_name(request) in STEP_PAGES[step]:
             return self.get_response(request)
-        if request.path_info.startswith("/api/"):
+        if is_api(request):
             message = (
                 _("Give the code of your authenticator app first.")
                 if step == "verify"
