@@ -12,7 +12,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from duban.audit import log as audit
-from duban.ledger.actions import InvalidInput, NotAllowed
+from duban.core.exceptions import InvalidInput, NotAllowed
 from duban.notify.actions import notify
 
 from .models import ApiToken, User

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from duban.audit import log as audit
-from duban.ledger.actions import InvalidInput, NotAllowed
+from duban.core.exceptions import InvalidInput, NotAllowed
 from duban.notify.actions import notify
 from duban.org.models import BUSINESS_ROLES, Membership, Role, Unit
 from duban.org.scope import memberships

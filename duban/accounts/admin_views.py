@@ -15,8 +15,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from duban.core.exceptions import ActionError, NotAllowed
 from duban.core.http import post_only, show_action_error
-from duban.ledger.actions import ActionError, NotAllowed
 from duban.org.models import Membership
 
 from . import admin_actions as actions

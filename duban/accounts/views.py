@@ -11,7 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from duban.ledger.actions import ActionError
+from duban.core.exceptions import ActionError
 
 from . import actions
 from .client_address import client_address

@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from duban.audit import log
+from duban.core.exceptions import Conflict, InvalidInput, NotAllowed, WrongState
 from duban.core.workdays import add_working_days
-from duban.ledger.actions import Conflict, InvalidInput, NotAllowed, WrongState
 from duban.notify.actions import notify
 from duban.org.models import Role
 from duban.org.scope import memberships

@@ -13,10 +13,10 @@ from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from duban.core.exceptions import ActionError
 from duban.core.http import post_only, read_only
 from duban.documents.render_views import _download
 from duban.inspections.selectors import get_inspection_for_user
-from duban.ledger.actions import ActionError
 from duban.ledger.views.actions import error_status
 from duban.org.models import Role
 from duban.org.scope import memberships, roles_of

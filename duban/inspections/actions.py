@@ -11,8 +11,8 @@ under) is read-only for that office: its rules bind every city of the province, 
 one city must not change them for the others.
 
 The rules are checked by `inspection_errors`, which the form also calls to show
-every mistake at once; the actions raise the first one. Errors are the ledger's
-(duban.ledger.actions): InvalidInput(field=…) and NotAllowed.
+every mistake at once; the actions raise the first one. Errors are the shared ones
+(duban.core.exceptions): InvalidInput(field=…) and NotAllowed.
 """
 
 import datetime as dt
@@ -21,8 +21,8 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from duban.audit import log as audit
+from duban.core.exceptions import InvalidInput, NotAllowed
 from duban.core.workdays import add_working_days
-from duban.ledger.actions import InvalidInput, NotAllowed
 from duban.ledger.models import State
 from duban.org.models import Membership, Region, Role
 from duban.org.scope import membership_over, memberships

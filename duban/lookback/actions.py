@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from duban.audit import log as audit
+from duban.core.exceptions import ActionError, Conflict, InvalidInput, NotAllowed, WrongState
 from duban.ledger import actions as ledger
-from duban.ledger.actions import ActionError, Conflict, InvalidInput, NotAllowed, WrongState
 from duban.ledger.models import State
 from duban.notify.actions import notify
 from duban.org.models import Membership, Role

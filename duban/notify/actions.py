@@ -139,7 +139,7 @@ def _enqueue(keys: list[str]) -> None:
 def mark_read(notification: Notification, *, by, now=None) -> bool:
     """Mark one of `by`'s notifications read; False if it already was."""
     if notification.recipient_id != by.pk:
-        from duban.ledger.actions import NotAllowed
+        from duban.core.exceptions import NotAllowed
 
         raise NotAllowed(_("This notification is not yours."))
     return bool(
@@ -180,7 +180,7 @@ def _robot_fields(robot: Robot) -> dict:
 
 def _check_office(by, unit_id) -> None:
     # Imported here: ledger.actions may import notify() at its top.
-    from duban.ledger.actions import NotAllowed
+    from duban.core.exceptions import NotAllowed
 
     if unit_id is None or not robot_units_for(by).filter(pk=unit_id).exists():
         raise NotAllowed(_("Only the office of the unit's region may set up its group robots."))

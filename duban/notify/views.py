@@ -10,8 +10,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from duban.core.exceptions import ActionError
 from duban.core.http import post_only, refused
-from duban.ledger.actions import ActionError
 from duban.org.models import Membership
 
 from . import actions, delivery

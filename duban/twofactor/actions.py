@@ -14,7 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from duban.accounts.admin_actions import managed_users
 from duban.audit import log as audit
-from duban.ledger.actions import InvalidInput, NotAllowed
+from duban.core.exceptions import InvalidInput, NotAllowed
 from duban.notify.actions import notify
 from duban.org.models import Role
 

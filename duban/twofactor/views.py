@@ -17,8 +17,8 @@ from django_otp import verify_token
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from duban.accounts.admin_actions import is_sysadmin, managed_users
+from duban.core.exceptions import ActionError, NotAllowed
 from duban.core.http import form_methods, post_only, read_only, refused, show_action_error
-from duban.ledger.actions import ActionError, NotAllowed
 
 from . import actions
 from .forms import CodeForm, NewAuthenticatorForm

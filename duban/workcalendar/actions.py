@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from duban.audit import log as audit
 from duban.core import workdays
-from duban.ledger.actions import ActionError, Conflict, InvalidInput, NotAllowed
+from duban.core.exceptions import ActionError, Conflict, InvalidInput, NotAllowed
 from duban.org.models import Role, Unit, UnitKind
 from duban.org.scope import memberships, roles_of
 

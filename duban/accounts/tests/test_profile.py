@@ -9,7 +9,7 @@ from duban.accounts.actions import issue_token, revoke_token
 from duban.accounts.models import ApiToken, hash_token
 from duban.audit.log import verify
 from duban.audit.models import AuditEvent
-from duban.ledger.actions import InvalidInput, NotAllowed
+from duban.core.exceptions import InvalidInput, NotAllowed
 from duban.testing import PASSWORD
 
 

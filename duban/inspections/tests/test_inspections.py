@@ -6,9 +6,9 @@ import pytest
 from django.test import Client
 
 from duban.audit.models import AuditEvent
+from duban.core.exceptions import InvalidInput, NotAllowed
 from duban.inspections import actions
 from duban.inspections.models import Inspection
-from duban.ledger.actions import InvalidInput, NotAllowed
 from duban.ledger.tests.flow import member, problem_in
 from duban.org.models import Region, Role, Unit, UnitKind
 

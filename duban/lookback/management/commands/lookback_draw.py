@@ -9,8 +9,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from duban.core.exceptions import ActionError
 from duban.inspections.models import Inspection
-from duban.ledger.actions import ActionError
 from duban.lookback import actions
 from duban.org.models import Region
 

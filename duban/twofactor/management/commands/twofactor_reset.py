@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from duban.accounts.models import User
-from duban.ledger.actions import ActionError
+from duban.core.exceptions import ActionError
 from duban.twofactor import actions
 
 

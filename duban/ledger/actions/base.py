@@ -1,0 +1,209 @@
+"""The common recipe: the check every action makes, the version bump and the audit record."""
+
+import hashlib
+import json
+
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from duban.audit import log as audit
+from duban.core.exceptions import ActionError, Conflict, NotAllowed, WrongState
+from duban.org.models import Role
+from duban.org.scope import acting_membership
+
+from .. import duties
+from ..models import (
+    ApplicationStatus,
+    ClosingApplication,
+    ExtensionStatus,
+    NoticeStatus,
+    Objection,
+    ObjectionStatus,
+    Problem,
+    PublicNotice,
+    SignatureRole,
+)
+from ..transitions import TRANSITIONS
+
+# --- the common recipe -------------------------------------------------------------------
+
+
+def _pending_extension(problem):
+    return problem.extensions.filter(status=ExtensionStatus.PENDING).first()
+
+
+def _has_valid_signature(problem, role) -> bool:
+    application = open_application(problem)
+    return bool(
+        application and application.signatures.filter(role=role, voided_at__isnull=True).exists()
+    )
+
+
+def _precondition(problem: Problem, name: str) -> str | None:
+    """Beyond state and role: what else must hold for action `name`, as a refusal message."""
+    if name in ("edit_application", "withdraw_application", "sign", "endorse", "accept", "return"):
+        if open_application(problem) is None:
+            return _("There is no open closing application.")
+    if name in ("record_objection", "end_notice") and open_notice(problem) is None:
+        return _("There is no open public notice.")
+    if name == "end_notice" and pending_objections(problem).exists():
+        return _("An objection is waiting for a decision; decide it before the notice ends.")
+    if name == "decide_extension" and _pending_extension(problem) is None:
+        return _("No extension request is waiting for a decision.")
+    if name == "request_extension" and _pending_extension(problem) is not None:
+        return _("An extension request for this problem is already waiting for a decision.")
+    if name == "sign" and _has_valid_signature(problem, SignatureRole.UNIT_HEAD):
+        return _("The unit head has already signed this application.")
+    if name == "endorse":
+        if not problem.lead_official_id:
+            return _("This problem has no lead official to endorse it.")
+        if _has_valid_signature(problem, SignatureRole.LEAD_OFFICIAL):
+            return _("The lead official has already endorsed this application.")
+    return None
+
+
+def check(problem: Problem, name: str, by):
+    """May `by` take action `name` on `problem` now? The membership to act under, or an ActionError.
+
+    The same check guards the action, draws the page's buttons and explains a refusal.
+    """
+    transition = TRANSITIONS[name]
+    membership = acting_membership(by, problem, transition.roles)
+    if membership is None:
+        raise NotAllowed(
+            _("You have no role that may do this: %(action)s.") % {"action": transition.label}
+        )
+    if problem.state not in transition.sources:
+        raise WrongState(
+            _("This problem is %(state)s; “%(action)s” is not possible now.")
+            % {"state": problem.get_state_display(), "action": transition.label}
+        )
+    if name in ("accept", "return"):
+        # Only acceptors of the level the problem is at decide it.
+        membership = _level_acceptor(problem, by)
+        if membership is None:
+            raise NotAllowed(
+                _("This problem is at the %(level)s; only acceptors of that level decide it.")
+                % {"level": problem.inspection.acceptance_level_label(problem.acceptance_level)}
+            )
+    refusal = _precondition(problem, name)
+    if refusal:
+        raise WrongState(refusal)
+    # Separation of duties: what the person did before on this problem may bar him now.
+    refusal = duties.conflict(problem, name, by)
+    if refusal:
+        raise NotAllowed(refusal)
+    return membership
+
+
+_check = check
+
+
+def allowed_actions(problem: Problem, user) -> list:
+    """The transitions `user` may take on `problem` now: the page's buttons."""
+    result = []
+    for transition in TRANSITIONS.values():
+        try:
+            check(problem, transition.name, user)
+        except ActionError:
+            continue
+        result.append(transition)
+    return result
+
+
+def _bump(problem: Problem, **changes) -> None:
+    """Write `changes` only if nobody changed the problem since it was read."""
+    changes.setdefault("updated_at", timezone.now())
+    updated = Problem.objects.filter(
+        pk=problem.pk, version=problem.version, state=problem.state
+    ).update(version=F("version") + 1, **changes)
+    if not updated:
+        raise Conflict(
+            _("Someone else changed this problem a moment ago. Reload the page and try again.")
+        )
+    for field, value in changes.items():
+        setattr(problem, field, value)
+    problem.version += 1
+
+
+def _record(problem, by, membership, action, before=None, after=None, target=None):
+    audit.record(
+        actor=by,
+        role=membership.role if membership else "",
+        action=action,
+        target=target or problem,
+        before=before,
+        after=after,
+        problem_id=problem.pk,
+    )
+
+
+def _state_change(problem, by, membership, name, to, **changes):
+    before = {"state": problem.state}
+    _bump(problem, state=to, **changes)
+    _record(problem, by, membership, name, before, {"state": to, **_jsonable(changes)})
+
+
+def _jsonable(changes: dict) -> dict:
+    return {
+        k: (v.isoformat() if hasattr(v, "isoformat") else v)
+        for k, v in changes.items()
+        if k != "updated_at"
+    }
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def open_application(problem: Problem) -> ClosingApplication | None:
+    return problem.closing_applications.filter(status=ApplicationStatus.SUBMITTED).first()
+
+
+def content_hash(application: ClosingApplication) -> str:
+    payload = json.dumps(application.signed_content(), ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _void_signatures(application: ClosingApplication, reason: str) -> list[int]:
+    """Void the valid signatures of an application whose content changed; return their ids."""
+    voided = list(
+        application.signatures.filter(voided_at__isnull=True).values_list("pk", flat=True)
+    )
+    application.signatures.filter(pk__in=voided).update(
+        voided_at=timezone.now(), void_reason=reason
+    )
+    return voided
+
+
+def _level_acceptor(problem: Problem, by):
+    """The acceptor membership of `by` at the acceptance level the problem is at, if any."""
+    level = problem.inspection.acceptance_levels[problem.acceptance_level]
+    for m in acting_memberships(by, problem, (Role.ACCEPTOR,)):
+        if m.unit.region.level == level:
+            return m
+    return None
+
+
+def acting_memberships(by, problem, roles):
+    from duban.org.scope import memberships
+
+    return [
+        m
+        for m in memberships(by)
+        if m.role in roles and problem.region_path.startswith(m.unit.region.path)
+    ]
+
+
+def open_notice(problem: Problem) -> PublicNotice | None:
+    return problem.notices.filter(status=NoticeStatus.OPEN).first()
+
+
+def pending_objections(problem: Problem):
+    """Objections received during the open notice and not decided yet: they stop the close."""
+    return Objection.objects.filter(
+        notice__problem=problem,
+        notice__status=NoticeStatus.OPEN,
+        status=ObjectionStatus.PENDING,
+    )
