@@ -5,12 +5,14 @@ scope, whether the id exists or not); every change calls duban.ledger.actions, s
 the API has no rules of its own. ActionError becomes an HTTP status here, once.
 """
 
+import json
 from collections import namedtuple
 
 from django import forms
 from django.conf import settings
 from django.db.models import Prefetch
 from django.http import Http404
+from django.http.request import RawPostDataException
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -51,6 +53,24 @@ class DubanAPI(NinjaAPI):
         # Short, stable ids ("list_problems", "action_claim") for clients generated from the document.
         return operation.view_func.__name__
 
+    def create_response(self, request, data, *args, **kwargs):
+        response = super().create_response(request, data, *args, **kwargs)
+        # A problem's detail carries its version as an ETag (set by _detail), for If-Match.
+        etag = getattr(request, "duban_etag", None)
+        if etag and 200 <= response.status_code < 300:
+            response["ETag"] = etag
+        return response
+
+    def get_openapi_schema(self, *args, **kwargs):
+        schema = super().get_openapi_schema(*args, **kwargs)
+        # Every change of an existing problem takes its version as If-Match (or in the body).
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                if operation.get("operationId") in VERSIONED_OPERATIONS:
+                    operation.setdefault("parameters", []).append(IF_MATCH_PARAMETER)
+                    operation.setdefault("requestBody", VERSION_BODY)
+        return schema
+
 
 api = DubanAPI(
     title="Duban API",
@@ -69,6 +89,132 @@ api = DubanAPI(
 router = Router()
 
 ERRORS = {400: s.Error, 401: s.Error, 403: s.Error, 404: s.Error, 409: s.Error}
+# A change of an existing problem answers 428 when it names no version (see _expect_version).
+WRITE_ERRORS = ERRORS | {428: s.Error}
+
+IF_MATCH_PARAMETER = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": 'The ETag of GET /problems/{id} (e.g. "v7"): the version this change was '
+    "made on. Either this header or `version` in the body is required.",
+}
+# The body of a change that takes nothing but the version (optional: If-Match will do).
+VERSION_BODY = {
+    "required": False,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"version": {"type": "integer", "minimum": 0}},
+            }
+        }
+    },
+}
+# The operations that change an existing problem (filled by the route decorators below).
+VERSIONED_OPERATIONS: set[str] = set()
+
+
+# --- versions: a change made on an older version is refused, not silently applied ----------
+
+
+class VersionMissing(Exception):
+    pass
+
+
+class VersionStale(Exception):
+    def __init__(self, current: int):
+        super().__init__(current)
+        self.current = current
+
+
+def etag_of(problem) -> str:
+    return f'"v{problem.version}"'
+
+
+def _if_match_version(request) -> int | None:
+    """The version named by an If-Match header ("v7", W/"v7" or 7); None without the header."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    tag = header.strip().removeprefix("W/").strip('"').removeprefix("v")
+    if not tag.isascii() or not tag.isdigit():
+        raise actions.InvalidInput(
+            _('If-Match must be the ETag of the problem, such as "v7".'), "version"
+        )
+    return int(tag)
+
+
+def _version_in_body(request) -> int | None:
+    """`version` of the JSON body of an action that takes nothing else (the body is optional)."""
+    try:
+        raw = request.body
+    except RawPostDataException:  # a form post from a logged-in browser, read for its CSRF check
+        value = request.POST.get("version")
+    else:
+        if not raw.strip():
+            return None
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise actions.InvalidInput(_("The body must be JSON."), "version") from None
+        value = data.get("version") if isinstance(data, dict) else None
+    if value is None:
+        return None
+    if isinstance(value, bool) or not str(value).isascii() or not str(value).isdigit():
+        raise actions.InvalidInput(_("The version must be a whole number."), "version")
+    return int(value)
+
+
+BODY = object()  # the version is in the optional JSON body: read it once scope is checked
+
+
+def _expect_version(request, problem, body_version) -> None:
+    """Refuse a change made on another version than the problem's current one.
+
+    The action's own conditional update on the version it loaded (the one checked here) makes
+    the check hold until its commit: a change in between is a Conflict there.
+    """
+    if body_version is BODY:
+        body_version = _version_in_body(request)
+    header_version = _if_match_version(request)
+    if header_version is not None and body_version is not None and header_version != body_version:
+        raise actions.InvalidInput(
+            _("The If-Match header and the version in the body name different versions."),
+            "version",
+        )
+    version = body_version if body_version is not None else header_version
+    if version is None:
+        raise VersionMissing
+    if version != problem.version:
+        raise VersionStale(problem.version)
+
+
+@api.exception_handler(VersionMissing)
+def version_missing(request, exc):
+    body = {
+        "detail": _(
+            "Say which version of the problem you changed: send its version in the body "
+            "(version) or its ETag as If-Match. Read the problem to get it."
+        ),
+        "field": "version",
+    }
+    return api.create_response(request, body, status=428)
+
+
+@api.exception_handler(VersionStale)
+def version_stale(request, exc):
+    body = {
+        "detail": _(
+            "Someone else changed this problem since you read it (it is at version "
+            "%(version)s now). Read it again and make your change on what it says now."
+        )
+        % {"version": exc.current},
+        "field": "version",
+        "current_version": exc.current,
+    }
+    return api.create_response(request, body, status=409)
 
 
 # --- errors: one mapping for the whole API -----------------------------------------------
@@ -263,6 +409,7 @@ def _detail(request, problem_id) -> dict:
     """Everything about one problem the caller may see, read fresh (after an action, too)."""
     user = request.auth
     problem = get_problem_for_user(user, problem_id)
+    request.duban_etag = etag_of(problem)
     today = timezone.localdate()
     links = list(problem.unit_links.select_related("unit").order_by("id"))
     reports = problem.reports.select_related("submitted_by").prefetch_related("measure_updates")
@@ -572,15 +719,21 @@ def create_problem(request, payload: s.ProblemCreateIn):
 
 def _edit(request, problem_id, payload: s.ProblemFieldsIn):
     problem = get_problem_for_user(request.auth, problem_id)
-    fields, lists = _problem_input(payload.dict(exclude_unset=True))
+    _expect_version(request, problem, payload.version)
+    fields, lists = _problem_input(payload.dict(exclude_unset=True, exclude={"version"}))
     actions.update_problem(problem, by=request.auth, fields=fields, **lists)
     return _detail(request, problem_id)
 
 
-@router.patch("/problems/{problem_id}", response={200: s.ProblemDetail} | ERRORS, tags=["problems"])
+@router.patch(
+    "/problems/{problem_id}", response={200: s.ProblemDetail} | WRITE_ERRORS, tags=["problems"]
+)
 def update_problem(request, problem_id: int, payload: s.ProblemFieldsIn):
     """Edit a problem (office); only the fields sent change, lists sent replace the old ones."""
     return _edit(request, problem_id, payload)
+
+
+VERSIONED_OPERATIONS.add("update_problem")
 
 
 # --- actions: one route per transition in duban/ledger/transitions.py ------------------------
@@ -595,9 +748,10 @@ def action(name):
         from duban.ledger.transitions import TRANSITIONS
 
         ACTION_ROUTES[name] = view.__name__
+        VERSIONED_OPERATIONS.add(view.__name__)
         return router.post(
             f"/problems/{{problem_id}}/actions/{name}",
-            response={200: s.ProblemDetail} | ERRORS,
+            response={200: s.ProblemDetail} | WRITE_ERRORS,
             tags=["actions"],
             summary=TRANSITIONS[name].label,
             url_name=f"action_{name}",
@@ -606,10 +760,17 @@ def action(name):
     return register
 
 
-def _act(request, problem_id, run):
+def _act(request, problem_id, run, version: int | None):
+    """Run an action on the problem, if the caller's version of it is the current one."""
     problem = get_problem_for_user(request.auth, problem_id)
+    _expect_version(request, problem, version)
     run(problem, request.auth)
     return _detail(request, problem_id)
+
+
+def _body(payload) -> dict:
+    """An action body's values for the action (the version is the API's, not the action's)."""
+    return payload.dict(exclude={"version"})
 
 
 @action("edit")
@@ -624,17 +785,22 @@ def action_split(request, problem_id: int, payload: s.SplitIn):
         values = child.dict()
         values["lead_unit"] = _unit(values["lead_unit"], "lead_unit")
         children.append(values)
-    return _act(request, problem_id, lambda p, u: actions.split_problem(p, by=u, children=children))
+    return _act(
+        request,
+        problem_id,
+        lambda p, u: actions.split_problem(p, by=u, children=children),
+        payload.version,
+    )
 
 
 @action("assign")
 def action_assign(request, problem_id: int):
-    return _act(request, problem_id, lambda p, u: actions.assign(p, by=u))
+    return _act(request, problem_id, lambda p, u: actions.assign(p, by=u), BODY)
 
 
 @action("claim")
 def action_claim(request, problem_id: int):
-    return _act(request, problem_id, lambda p, u: actions.claim(p, by=u))
+    return _act(request, problem_id, lambda p, u: actions.claim(p, by=u), BODY)
 
 
 @action("save_plan")
@@ -643,24 +809,35 @@ def action_save_plan(request, problem_id: int, payload: s.PlanIn):
     return _act(
         request,
         problem_id,
-        lambda p, u: actions.save_plan(p, by=u, target=payload.target, **lists),
+        lambda p, u: actions.save_plan(
+            p, by=u, target=payload.target, version=payload.version, **lists
+        ),
+        payload.version,
     )
 
 
 @action("submit_plan")
 def action_submit_plan(request, problem_id: int):
-    return _act(request, problem_id, lambda p, u: actions.submit_plan(p, by=u))
+    return _act(request, problem_id, lambda p, u: actions.submit_plan(p, by=u), BODY)
 
 
 @action("approve_plan")
 def action_approve_plan(request, problem_id: int, payload: s.NoteIn):
-    return _act(request, problem_id, lambda p, u: actions.approve_plan(p, by=u, note=payload.note))
+    return _act(
+        request,
+        problem_id,
+        lambda p, u: actions.approve_plan(p, by=u, note=payload.note),
+        payload.version,
+    )
 
 
 @action("reject_plan")
 def action_reject_plan(request, problem_id: int, payload: s.ReasonsIn):
     return _act(
-        request, problem_id, lambda p, u: actions.reject_plan(p, by=u, reasons=payload.reasons)
+        request,
+        problem_id,
+        lambda p, u: actions.reject_plan(p, by=u, reasons=payload.reasons),
+        payload.version,
     )
 
 
@@ -678,6 +855,7 @@ def action_report_progress(request, problem_id: int, payload: s.ProgressIn):
             percent=payload.percent,
             measure_updates=updates,
         ),
+        payload.version,
     )
 
 
@@ -688,20 +866,25 @@ def action_upload_evidence(
     category: Form[str],
     files: File[list[UploadedFile]],
     title: Form[str] = "",
+    version: Form[int | None] = None,
 ):
     """Upload files as multipart/form-data: `files` (repeatable), `category` (a checklist
-    category such as 现场照片) and an optional `title`."""
+    category such as 现场照片), an optional `title`, and the problem's `version` (or If-Match)."""
     return _act(
         request,
         problem_id,
         lambda p, u: actions.upload_evidence(p, by=u, files=files, category=category, title=title),
+        version,
     )
 
 
 @action("request_extension")
 def action_request_extension(request, problem_id: int, payload: s.ExtensionRequestIn):
     return _act(
-        request, problem_id, lambda p, u: actions.request_extension(p, by=u, **payload.dict())
+        request,
+        problem_id,
+        lambda p, u: actions.request_extension(p, by=u, **_body(payload)),
+        payload.version,
     )
 
 
@@ -722,6 +905,7 @@ def action_decide_extension(request, problem_id: int, payload: s.ProblemExtensio
     extension = _extension_for_user(request.auth, payload.extension)
     if extension.problem_id != problem.pk:
         raise Http404
+    _expect_version(request, problem, payload.version)
     actions.decide_extension(extension, by=request.auth, approve=payload.approve, note=payload.note)
     return _detail(request, problem_id)
 
@@ -729,40 +913,60 @@ def action_decide_extension(request, problem_id: int, payload: s.ProblemExtensio
 @action("apply_for_closing")
 def action_apply_for_closing(request, problem_id: int, payload: s.ApplicationIn):
     return _act(
-        request, problem_id, lambda p, u: actions.apply_for_closing(p, by=u, **payload.dict())
+        request,
+        problem_id,
+        lambda p, u: actions.apply_for_closing(p, by=u, **_body(payload)),
+        payload.version,
     )
 
 
 @action("edit_application")
 def action_edit_application(request, problem_id: int, payload: s.ApplicationIn):
     return _act(
-        request, problem_id, lambda p, u: actions.edit_application(p, by=u, **payload.dict())
+        request,
+        problem_id,
+        lambda p, u: actions.edit_application(p, by=u, **_body(payload)),
+        payload.version,
     )
 
 
 @action("withdraw_application")
 def action_withdraw_application(request, problem_id: int):
-    return _act(request, problem_id, lambda p, u: actions.withdraw_application(p, by=u))
+    return _act(
+        request,
+        problem_id,
+        lambda p, u: actions.withdraw_application(p, by=u),
+        BODY,
+    )
 
 
 @action("sign")
 def action_sign(request, problem_id: int, payload: s.StatementIn):
     return _act(
-        request, problem_id, lambda p, u: actions.sign(p, by=u, statement=payload.statement)
+        request,
+        problem_id,
+        lambda p, u: actions.sign(p, by=u, statement=payload.statement),
+        payload.version,
     )
 
 
 @action("endorse")
 def action_endorse(request, problem_id: int, payload: s.StatementIn):
     return _act(
-        request, problem_id, lambda p, u: actions.endorse(p, by=u, statement=payload.statement)
+        request,
+        problem_id,
+        lambda p, u: actions.endorse(p, by=u, statement=payload.statement),
+        payload.version,
     )
 
 
 @action("accept")
 def action_accept(request, problem_id: int, payload: s.SiteCheckIn):
     return _act(
-        request, problem_id, lambda p, u: actions.accept(p, by=u, site_check=payload.site_check)
+        request,
+        problem_id,
+        lambda p, u: actions.accept(p, by=u, site_check=payload.site_check),
+        payload.version,
     )
 
 
@@ -774,19 +978,23 @@ def action_return(request, problem_id: int, payload: s.ReturnIn):
         lambda p, u: actions.return_application(
             p, by=u, site_check=payload.site_check, reasons=payload.reasons
         ),
+        payload.version,
     )
 
 
 @action("record_objection")
 def action_record_objection(request, problem_id: int, payload: s.ObjectionIn):
     return _act(
-        request, problem_id, lambda p, u: actions.record_objection(p, by=u, text=payload.text)
+        request,
+        problem_id,
+        lambda p, u: actions.record_objection(p, by=u, text=payload.text),
+        payload.version,
     )
 
 
 @action("end_notice")
 def action_end_notice(request, problem_id: int):
-    return _act(request, problem_id, lambda p, u: actions.end_notice(p, by=u))
+    return _act(request, problem_id, lambda p, u: actions.end_notice(p, by=u), BODY)
 
 
 @router.post(
@@ -802,12 +1010,13 @@ def unknown_action(request, problem_id: int, name: str):
 
 @router.post(
     "/extensions/{extension_id}/decision",
-    response={200: s.ExtensionOut} | ERRORS,
+    response={200: s.ExtensionOut} | WRITE_ERRORS,
     tags=["actions"],
 )
 def decide_extension(request, extension_id: int, payload: s.ExtensionDecisionIn):
-    """Approve or reject an extension request (office)."""
+    """Approve or reject an extension request (office); `version` is its problem's."""
     extension = _extension_for_user(request.auth, extension_id)
+    _expect_version(request, extension.problem, payload.version)
     extension = actions.decide_extension(
         extension, by=request.auth, approve=payload.approve, note=payload.note
     )
@@ -835,14 +1044,18 @@ def evidence_file(request, evidence_id: int):
 
 @router.post(
     "/evidence/{evidence_id}/review",
-    response={200: s.ProblemDetail} | ERRORS,
+    response={200: s.ProblemDetail} | WRITE_ERRORS,
     tags=["evidence"],
 )
 def review_evidence(request, evidence_id: int):
-    """Mark a file as checked (head of the lead unit)."""
+    """Mark a file as checked (head of the lead unit); `version` is its problem's."""
     evidence = get_evidence_for_user(request.auth, evidence_id)
+    _expect_version(request, evidence.problem, BODY)
     actions.review_evidence(evidence, by=request.auth)
     return _detail(request, evidence.problem_id)
+
+
+VERSIONED_OPERATIONS.update({"decide_extension", "review_evidence"})
 
 
 api.add_router("/", router)

@@ -41,6 +41,8 @@ class ActionRef(Schema):
 class Error(Schema):
     detail: str
     field: str | None = None
+    # On 409 for a stale version: the version the problem is at now.
+    current_version: int | None = None
 
 
 class FilterError(Schema):
@@ -282,6 +284,22 @@ class AuditEventOut(Schema):
 # --- problems: writing -------------------------------------------------------------------
 
 
+class Versioned(Schema):
+    """Every change names the version of the problem it was made on (optimistic locking)."""
+
+    version: int | None = Field(
+        None,
+        ge=0,
+        description="The problem's `version` as last read (GET /problems/{id} also gives it as "
+        "its ETag). Required, here or as an `If-Match` header: a change made on an older "
+        "version is refused with 409, one without a version with 428.",
+    )
+
+
+class VersionIn(Versioned):
+    """The body of an action that takes nothing else (it may be left out with If-Match)."""
+
+
 class MeasureIn(Schema):
     text: str = Field(min_length=1, max_length=LONG_TEXT)
     owner: str = Field("", max_length=100)
@@ -294,7 +312,7 @@ class MilestoneIn(Schema):
     description: str = Field(max_length=200)
 
 
-class ProblemFieldsIn(Schema):
+class ProblemFieldsIn(Versioned):
     """Problem fields that may be changed after registration; all optional (PATCH)."""
 
     source: Source | None = None
@@ -362,21 +380,21 @@ class SplitChildIn(Schema):
     target: LongText = ""
 
 
-class SplitIn(Schema):
+class SplitIn(Versioned):
     children: list[SplitChildIn]
 
 
-class PlanIn(Schema):
+class PlanIn(Versioned):
     target: LongText
     measures: list[MeasureIn]
     milestones: list[MilestoneIn] = []
 
 
-class NoteIn(Schema):
+class NoteIn(Versioned):
     note: LongText = ""
 
 
-class ReasonsIn(Schema):
+class ReasonsIn(Versioned):
     reasons: LongText
 
 
@@ -386,21 +404,21 @@ class MeasureUpdateIn(Schema):
     done: bool = False
 
 
-class ProgressIn(Schema):
+class ProgressIn(Versioned):
     period: str = Field(max_length=50)
     text: LongText
     percent: int
     measure_updates: list[MeasureUpdateIn] = []
 
 
-class ExtensionRequestIn(Schema):
+class ExtensionRequestIn(Versioned):
     reasons: LongText
     efforts: LongText
     roadmap: LongText
     new_deadline: dt.date
 
 
-class ExtensionDecisionIn(Schema):
+class ExtensionDecisionIn(Versioned):
     approve: bool
     note: str = Field("", max_length=LONG_TEXT, description="Required when rejecting.")
 
@@ -409,23 +427,23 @@ class ProblemExtensionDecisionIn(ExtensionDecisionIn):
     extension: int = Field(description="Extension id.")
 
 
-class ApplicationIn(Schema):
+class ApplicationIn(Versioned):
     summary: LongText
     self_check: LongText
 
 
-class StatementIn(Schema):
+class StatementIn(Versioned):
     statement: LongText
 
 
-class SiteCheckIn(Schema):
+class SiteCheckIn(Versioned):
     site_check: LongText
 
 
-class ReturnIn(Schema):
+class ReturnIn(Versioned):
     site_check: LongText = ""
     reasons: LongText
 
 
-class ObjectionIn(Schema):
+class ObjectionIn(Versioned):
     text: LongText

@@ -114,6 +114,20 @@ class Inspection(models.Model):
         ordering = ["-feedback_date", "code"]
         verbose_name = _("inspection")
         verbose_name_plural = _("inspections")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(report_due_weekday__gte=0, report_due_weekday__lte=6),
+                name="inspection_report_weekday_0_6",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(report_due_day__gte=1, report_due_day__lte=31),
+                name="inspection_report_day_1_31",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(report_cadence__in=ReportCadence.values),
+                name="inspection_cadence_known",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -191,6 +191,37 @@ class Problem(models.Model):
             models.Index(fields=["region_path", "id"]),
             models.Index(fields=["pace_behind_from"]),
         ]
+        # The invariants of a problem, kept by the database too (the actions keep them with
+        # messages; these stop a bug, a script or a hand-edited row). The acceptance level's
+        # upper bound depends on the inspection's levels, another table: the acceptance actions
+        # keep it (acceptance.accept moves to the notice after the last level).
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=State.values), name="problem_state_known"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(progress_percent__gte=0, progress_percent__lte=100),
+                name="problem_progress_0_100",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state=State.CLOSED, closed_at__isnull=False)
+                | (~models.Q(state=State.CLOSED) & models.Q(closed_at__isnull=True)),
+                name="problem_closed_iff_closed_at",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(deadline_by_date=False) | models.Q(deadline__isnull=False),
+                name="problem_by_date_has_deadline",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(deadline_immediate=True)
+                | models.Q(deadline_by_date=True)
+                | models.Q(deadline_ongoing=True),
+                name="problem_has_deadline_kind",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(acceptance_level__gte=0), name="problem_acceptance_level_min"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.ledger_number} {self.title}".strip()
@@ -306,6 +337,12 @@ class Milestone(models.Model):
         ordering = ["due_date", "id"]
         verbose_name = _("milestone")
         verbose_name_plural = _("milestones")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(percent__gte=0, percent__lte=100),
+                name="milestone_percent_0_100",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.due_date} {self.description}"
@@ -327,6 +364,12 @@ class ProgressReport(models.Model):
         ordering = ["-submitted_at", "-id"]
         verbose_name = _("progress report")
         verbose_name_plural = _("progress reports")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(percent__gte=0, percent__lte=100),
+                name="progress_report_percent_0_100",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.period} {self.percent}%"
@@ -430,7 +473,16 @@ class Extension(models.Model):
                 fields=["problem"],
                 condition=models.Q(status="pending"),
                 name="one_pending_extension",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ExtensionStatus.values), name="extension_status_known"
+            ),
+            # A decided request says when; a pending one has not been decided.
+            models.CheckConstraint(
+                condition=models.Q(status=ExtensionStatus.PENDING, decided_at__isnull=True)
+                | (~models.Q(status=ExtensionStatus.PENDING) & models.Q(decided_at__isnull=False)),
+                name="extension_decided_iff_decided_at",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -514,7 +566,14 @@ class Signature(models.Model):
                 fields=["application", "role"],
                 condition=models.Q(voided_at__isnull=True),
                 name="one_valid_signature_per_role",
-            )
+            ),
+            # A signature is worth what it signed: the hash of the application as shown.
+            models.CheckConstraint(
+                condition=~models.Q(content_hash=""), name="signature_hash_present"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=SignatureRole.values), name="signature_role_known"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -545,7 +604,10 @@ class AcceptanceReview(models.Model):
     class Meta:
         ordering = ["reviewed_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["application", "level"], name="one_review_per_level")
+            models.UniqueConstraint(fields=["application", "level"], name="one_review_per_level"),
+            models.CheckConstraint(
+                condition=models.Q(decision__in=Decision.values), name="review_decision_known"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -575,6 +637,15 @@ class PublicNotice(models.Model):
 
     class Meta:
         ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="notice_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=NoticeStatus.values), name="notice_status_known"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.starts_on}–{self.ends_on}"

@@ -98,7 +98,18 @@ class LookbackCheck(models.Model):
         verbose_name = _("look-back check")
         verbose_name_plural = _("look-back checks")
         constraints = [
-            models.UniqueConstraint(fields=["draw", "problem"], name="lookback_check_once_per_draw")
+            models.UniqueConstraint(
+                fields=["draw", "problem"], name="lookback_check_once_per_draw"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=Outcome.values), name="lookback_outcome_known"
+            ),
+            # A check is done when it says what it found, and only then.
+            models.CheckConstraint(
+                condition=models.Q(outcome=Outcome.PENDING, checked_at__isnull=True)
+                | (~models.Q(outcome=Outcome.PENDING) & models.Q(checked_at__isnull=False)),
+                name="lookback_checked_iff_checked_at",
+            ),
         ]
         indexes = [models.Index(fields=["outcome", "unit"])]
 

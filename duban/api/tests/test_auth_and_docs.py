@@ -47,7 +47,8 @@ def test_it_lets_a_logged_in_browser_read_and_checks_csrf_on_changes(world):
     problem = world.problem()
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(world.office)
-    assert browser.get(f"{PREFIX}/problems/{problem.pk}").status_code == 200
+    read = browser.get(f"{PREFIX}/problems/{problem.pk}")
+    assert read.status_code == 200
 
     refused = browser.post(f"{PREFIX}/problems/{problem.pk}/actions/assign")
     assert refused.status_code == 403
@@ -58,7 +59,8 @@ def test_it_lets_a_logged_in_browser_read_and_checks_csrf_on_changes(world):
     token = browser.cookies["csrftoken"].value
     assert docs.status_code == 200
     done = browser.post(
-        f"{PREFIX}/problems/{problem.pk}/actions/assign", headers={"X-CSRFToken": token}
+        f"{PREFIX}/problems/{problem.pk}/actions/assign",
+        headers={"X-CSRFToken": token, "If-Match": read["ETag"]},
     )
     assert done.status_code == 200, done.content
     assert done.json()["state"] == "assigned"

@@ -93,14 +93,21 @@ def test_it_decides_extensions_only_inside_scope(world, api_as):
 
     assert (
         api_as("other_liaison")
-        .post(f"/extensions/{extension.pk}/decision", {"approve": True})
+        .post(f"/extensions/{extension.pk}/decision", {"approve": True}, problem=problem.pk)
         .status_code
         == 404
     )
     assert (
-        liaison.post(f"/extensions/{extension.pk}/decision", {"approve": True}).status_code == 403
+        liaison.post(
+            f"/extensions/{extension.pk}/decision", {"approve": True}, problem=problem.pk
+        ).status_code
+        == 403
     )
-    decided = office.post(f"/extensions/{extension.pk}/decision", {"approve": True, "note": "同意"})
+    decided = office.post(
+        f"/extensions/{extension.pk}/decision",
+        {"approve": True, "note": "同意"},
+        problem=problem.pk,
+    )
     assert decided.status_code == 200, decided.content
     assert decided.json()["status"] == "approved"
     detail = office.get(f"/problems/{problem.pk}").json()

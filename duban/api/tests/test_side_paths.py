@@ -123,8 +123,11 @@ def test_it_decides_an_extension_through_the_problem_and_reviews_evidence(world,
 
     with_materials(api_as, pid)
     evidence = office.get(f"/problems/{pid}").json()["evidence"][0]
-    assert liaison.post(f"/evidence/{evidence['id']}/review").status_code == 403
-    reviewed = ok(api_as("unit_head").post(f"/evidence/{evidence['id']}/review"))
+    assert liaison.post(f"/evidence/{evidence['id']}/review", problem=pid).status_code == 403
+    reviewed = ok(api_as("unit_head").post(f"/evidence/{evidence['id']}/review", problem=pid))
     assert next(e for e in reviewed["evidence"] if e["id"] == evidence["id"])["reviewed_at"]
-    assert api_as("other_liaison").post(f"/evidence/{evidence['id']}/review").status_code == 404
+    assert (
+        api_as("other_liaison").post(f"/evidence/{evidence['id']}/review", problem=pid).status_code
+        == 404
+    )
     assert api_as("other_liaison").get(f"/evidence/{evidence['id']}/file").status_code == 404

@@ -176,8 +176,10 @@ def test_it_takes_a_problem_from_assignment_to_closed_in_the_browser(browser, de
     office.act(problem, "end_notice")
     assert _state(problem) == State.PUBLIC_NOTICE
     assert office.page.locator(".alert-error").count() == 1
+    # The notice ran its days (moved into the past: it cannot end before it starts).
     PublicNotice.objects.filter(problem=problem).update(
-        ends_on=dt.date.today() - dt.timedelta(days=1)
+        starts_on=dt.date.today() - dt.timedelta(days=8),
+        ends_on=dt.date.today() - dt.timedelta(days=1),
     )
     office.act(problem, "end_notice")
     assert _state(problem) == State.CLOSED

@@ -534,7 +534,7 @@ def test_the_api_refuses_the_same_way_and_lists_no_such_action(world):
 
     response = api.post(
         f"/api/v1/problems/{problem.pk}/actions/sign",
-        json.dumps({"statement": statement()}),
+        json.dumps({"statement": statement(), "version": problem.version}),
         content_type="application/json",
     )
     assert response.status_code == 403
