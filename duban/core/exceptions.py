@@ -26,5 +26,3 @@ class InvalidInput(ActionError):
     def __init__(self, message, field=None):
         super().__init__(message)
         self.field = field
-
-
