@@ -66,6 +66,7 @@ serve: install
 
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
 	DATABASE_URL=sqlite://:memory: $(BIN)/duban makemigrations --check --dry-run
 	scripts/test
 
@@ -77,5 +78,5 @@ bench: install
 	$(BIN)/duban bench_ledger --problems 100000
 
 clean:
-	rm -rf $(VENV) var build dist *.egg-info .ruff_cache .pytest_cache
+	rm -rf $(VENV) var build dist *.egg-info .ruff_cache .pytest_cache .import_linter_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

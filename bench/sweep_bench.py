@@ -33,7 +33,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from duban.audit.models import AuditEvent  # noqa: E402
-from duban.core.demo import scale  # noqa: E402
+from duban.demo import scale  # noqa: E402
 from duban.ledger.models import Problem, ProgressReport, PublicNotice, State  # noqa: E402
 from duban.notify.models import Notification  # noqa: E402
 from duban.supervision.models import ReportGap, Rung  # noqa: E402

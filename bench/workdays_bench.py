@@ -6,7 +6,7 @@ Builds a throwaway SQLite database (or uses DATABASE_URL if set — it is migrat
 few office overrides, then times N calls each of add_working_days (start dates over
 2025–2027, periods of 1–45 working days), working_days_between and is_working_day, and
 counts the queries they make (one load of the overrides, then a signature check at most
-every duban.core.workdays.RECHECK_SECONDS). Only the throwaway database is written.
+every duban.workcalendar.workdays.RECHECK_SECONDS). Only the throwaway database is written.
 """
 
 import argparse
@@ -32,7 +32,7 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from duban.core import workdays  # noqa: E402
+from duban.workcalendar import workdays  # noqa: E402
 from duban.workcalendar.models import CalendarDay  # noqa: E402
 
 

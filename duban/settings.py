@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "duban.twofactor",
+    "duban.demo",  # the top layer: the demo world, seeding and benchmark commands
 ]
 
 MIDDLEWARE = [

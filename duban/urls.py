@@ -1,8 +1,10 @@
 from django.urls import include, path
 
 from duban.accounts.urls import login_urlpatterns
+from duban.accounts.views import home
 
 urlpatterns = [
+    path("", home, name="home"),
     path("", include("duban.core.urls")),
     path("accounts/", include(login_urlpatterns)),
     path("accounts/", include("duban.accounts.urls")),

@@ -1,4 +1,5 @@
-"""The user's own pages: profile (language, API tokens), password change, language switch."""
+"""The user's own pages: where they land (home), profile (language, API tokens), password
+change, language switch."""
 
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
@@ -12,11 +13,21 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from duban.core.exceptions import ActionError
+from duban.org.scope import has_business_role
 
 from . import actions
 from .client_address import client_address
 from .forms import LanguageForm, LoginForm, TokenForm
 from .models import ApiToken, token_lifetime
+
+
+def home(request):
+    """Where "/" leads: the ledger for anyone with a business role, else the profile."""
+    if not request.user.is_authenticated:
+        return redirect("login")
+    if has_business_role(request.user):
+        return redirect("ledger:problem_list")
+    return redirect("accounts:profile")
 
 
 def _profile_page(request, *, token_form=None, raw_key=None, new_token=None, status=200):

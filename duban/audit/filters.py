@@ -10,11 +10,11 @@ import datetime as dt
 
 from django import forms
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from duban.accounts.models import User
 from duban.core.fields import DateField
 
 
@@ -63,9 +63,11 @@ class AuditFilterForm(forms.Form):
         if data.get("actor"):
             text = data["actor"].strip()
             # The name is copied into each event; the username is looked up among the accounts.
-            accounts = User.objects.filter(
-                Q(username__icontains=text) | Q(display_name__icontains=text)
-            ).values("pk")
+            accounts = (
+                get_user_model()
+                .objects.filter(Q(username__icontains=text) | Q(display_name__icontains=text))
+                .values("pk")
+            )
             queryset = queryset.filter(Q(actor_name__icontains=text) | Q(actor_id__in=accounts))
         if data.get("target_type"):
             queryset = queryset.filter(target_type=data["target_type"].strip().lower())

@@ -15,13 +15,13 @@ import logging
 import time
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from duban.accounts.models import User
 from duban.core.http import form_methods, read_only
 from duban.org.models import Role
 from duban.org.scope import roles_of
@@ -125,7 +125,7 @@ def _usernames(rows) -> dict[int, str]:
     ids = {row.actor_id for row in rows if row.actor_id is not None}
     if not ids:
         return {}
-    return dict(User.objects.filter(pk__in=ids).values_list("pk", "username"))
+    return dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "username"))
 
 
 def _list_page(request, form, status=200):
@@ -185,7 +185,9 @@ def event_detail(request, seq):
     context = {
         "event": event,
         "role_label": ROLE_LABELS.get(event.role, event.role),
-        "actor": User.objects.filter(pk=event.actor_id).first() if event.actor_id else None,
+        "actor": get_user_model().objects.filter(pk=event.actor_id).first()
+        if event.actor_id
+        else None,
         "changes": [
             (key, _text(old), _text(new)) for key, old, new in changes(event.before, event.after)
         ],

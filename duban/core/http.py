@@ -12,6 +12,8 @@ allowed, else the 405 response, so a view calls them once the object is found:
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import render
 
+from .exceptions import ActionError, Conflict, NotAllowed
+
 
 def read_only(request):
     """None for GET and HEAD, else 405."""
@@ -48,6 +50,17 @@ def page_number(raw) -> int | None:
         return None
     number = int(raw)
     return number if 1 <= number <= MAX_PAGE else None
+
+
+ERROR_STATUS = {NotAllowed: 403, Conflict: 409}
+
+
+def error_status(error: ActionError) -> int:
+    """The HTTP status of a page that shows an action's refusal: 403, 409, else 400."""
+    for kind, status in ERROR_STATUS.items():
+        if isinstance(error, kind):
+            return status
+    return 400
 
 
 def show_action_error(form, error) -> None:

@@ -25,12 +25,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from duban.core.fields import DATE_OUT_OF_RANGE, FIRST_DATE, LAST_DATE
-from duban.core.http import form_methods, post_only
+from duban.core.http import error_status, form_methods, post_only
 from duban.inspections.models import Inspection
 from duban.inspections.selectors import get_inspection_for_user, inspections_visible_to
 from duban.ledger import actions
 from duban.ledger.models import Category, Source
-from duban.ledger.views.actions import error_status
 from duban.org.models import Role
 from duban.org.scope import memberships
 

@@ -16,10 +16,10 @@ from django.utils.translation import gettext as _
 
 from duban.audit import log
 from duban.core.exceptions import Conflict, InvalidInput, NotAllowed, WrongState
-from duban.core.workdays import add_working_days
 from duban.notify.actions import notify
 from duban.org.models import Role
 from duban.org.scope import memberships
+from duban.workcalendar.workdays import add_working_days
 
 from . import scope
 from .models import (

@@ -1,4 +1,4 @@
-"""The sweep rules of the escalation ladder (registered through duban.supervision.rules).
+"""The sweep rules of the escalation ladder (found through duban.escalation.rules).
 
 Every rung's key carries the problem's deadline, so an approved extension (a new
 deadline) re-arms the ladder, and a step found for a deadline that has since moved is

@@ -14,10 +14,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from duban.core.exceptions import ActionError
-from duban.core.http import post_only, read_only
+from duban.core.http import error_status, post_only, read_only
 from duban.documents.render_views import _download
 from duban.inspections.selectors import get_inspection_for_user
-from duban.ledger.views.actions import error_status
 from duban.org.models import Role
 from duban.org.scope import memberships, roles_of
 

@@ -22,10 +22,10 @@ from django.utils.translation import gettext as _
 
 from duban.audit import log as audit
 from duban.core.exceptions import InvalidInput, NotAllowed
-from duban.core.workdays import add_working_days
 from duban.ledger.models import State
 from duban.org.models import Membership, Region, Role
 from duban.org.scope import membership_over, memberships
+from duban.workcalendar.workdays import add_working_days
 
 from .models import ACCEPTANCE_LEVEL_CHOICES, Inspection, InspectionKind, ReportCadence
 

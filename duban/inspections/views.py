@@ -13,9 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from duban.core.exceptions import ActionError
-from duban.core.http import form_methods, read_only
+from duban.core.http import error_status, form_methods, read_only
 from duban.ledger.models import Problem, State
-from duban.ledger.views.actions import error_status
 from duban.org.models import Role
 from duban.org.scope import roles_of
 

@@ -14,9 +14,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from duban.core.http import form_methods, read_only, refused, show_action_error
+from duban.core.http import error_status, form_methods, read_only, refused, show_action_error
 from duban.ledger.files import StoredFileChanged, evidence_response
-from duban.ledger.views.actions import error_status
 
 from . import actions, method, selectors
 from .forms import CheckForm, DrawForm

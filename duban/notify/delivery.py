@@ -367,3 +367,16 @@ def make_digests(now: dt.datetime) -> Counter:
             continue
         counts["digest_made"] += 1
     return counts
+
+
+def deliver(now: dt.datetime) -> Counter:
+    """One round of delivery, the sweep rule "deliver": digests that are due, then every delivery
+    still pending; those cut off while sending are given up (see give_up_interrupted).
+
+    Notify sits below supervision (whose reminders and notices notify people), so it does not
+    register this rule itself: supervision registers it (duban/supervision/clock.py).
+    """
+    counts = make_digests(now)
+    counts.update(deliver_pending(now))
+    counts.update(give_up_interrupted(now))
+    return counts

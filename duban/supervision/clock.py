@@ -1,3 +1,12 @@
-"""The rules that keep time: reporting cycles, reminders before deadlines, the public notice."""
+"""Supervision's own sweep rules, registered after every app's `rules` module (apps.py):
+the delivery of notifications (notify's, which cannot register itself: notify sits below
+supervision), then the rules that keep time: the public notice, reminders before deadlines,
+reporting cycles."""
 
-from . import notices, reminders, reporting  # noqa: F401
+from duban.notify.delivery import deliver
+
+from .sweep import rule
+
+rule("deliver")(deliver)
+
+from . import notices, reminders, reporting  # noqa: E402, F401  (register in this order)

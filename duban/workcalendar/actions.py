@@ -12,10 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from duban.audit import log as audit
-from duban.core import workdays
 from duban.core.exceptions import ActionError, Conflict, InvalidInput, NotAllowed
 from duban.org.models import Role, Unit, UnitKind
 from duban.org.scope import memberships, roles_of
+from duban.workcalendar import workdays
 
 from .models import CalendarDay
 

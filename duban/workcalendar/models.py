@@ -1,7 +1,7 @@
 """An office's override of one day of the working-day calendar.
 
 The shipped calendar (statutory holidays and adjusted workdays, from the chinese-calendar
-package) needs no rows; a row here wins over it for its date. duban.core.workdays reads both.
+package) needs no rows; a row here wins over it for its date. duban.workcalendar.workdays reads both.
 """
 
 from django.conf import settings

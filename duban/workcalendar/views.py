@@ -13,9 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from duban.core import workdays
-from duban.core.http import form_methods, post_only, refused
-from duban.ledger.views.actions import error_status
+from duban.core.http import error_status, form_methods, post_only, refused
+from duban.workcalendar import workdays
 
 from . import actions
 from .forms import DayForm, RemoveForm

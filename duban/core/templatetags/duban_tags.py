@@ -1,112 +1,28 @@
 """Template tags and filters shared by every Duban page: `{% load duban_tags %}`.
 
+This library is the bottom layer's and knows no app. Filters about problems (pace, state,
+overdue and flag badges) are the ledger's: `{% load problem_tags %}`
+(duban/ledger/templatetags/problem_tags.py); ``user|has_role`` is org's:
+`{% load role_tags %}` (duban/org/templatetags/role_tags.py).
+
 Filters (each returns safe HTML; CSS lives in static/duban/duban.css):
 
-- ``{{ problem|pace_badge }}`` — the 序时进度 light: a coloured dot and the pace label,
-  ``<span class="badge light light-red">…</span>`` (red/yellow/green/grey from pace.PACE_LIGHT).
-  Computed for today; pass a date to compute for another day: ``{{ problem|pace_badge:some_date }}``.
-- ``{{ problem|state_badge }}`` — the life-cycle state as ``<span class="badge state state-<state>">``.
-- ``{{ problem|overdue_badge }}`` — ``<span class="badge badge-overdue">Overdue</span>`` when the
-  problem is overdue today, else nothing.
-- ``{{ problem|flag_badges }}`` — small badges for key / difficult / sensitive / rebound.
 - ``{{ percent|progress_bar }}`` — a labelled progress bar for 0–100.
-- ``{{ pace_value|pace_light }}`` — the light colour name ("red", "yellow", …) for a Pace value,
-  for building your own markup.
-
 - ``{{ timedelta|minutes }}`` — a duration as whole minutes (rounded up), e.g. for the lockout page.
-- ``{{ user|has_role:"office" }}`` — whether the user holds that role in any unit
-  (duban.org.scope.roles_of; memberships are cached on the user, so one query per request).
 
 Tags:
 
 - ``{% query_string request.GET page=2 sort="-deadline" %}`` — the current query string with
   some keys replaced (a value of None removes the key); starts with "?". For sort and page links.
+- ``{% select_field form.unit %}``, ``{% checkboxes form.state %}`` — a filter's fields, rendered
+  in Python.
 """
 
-import datetime as dt
-import functools
-
 from django import template
-from django.utils import timezone, translation
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
-
-from duban.ledger.models import State
-from duban.ledger.pace import PACE_LIGHT, Pace
-from duban.org.scope import roles_of
 
 register = template.Library()
-
-
-@functools.cache
-def _labels(choices, language: str) -> dict:
-    """The labels of a TextChoices in one language, translated once (a list page shows 50 rows)."""
-    with translation.override(language):
-        return {member.value: str(member.label) for member in choices}
-
-
-def labels(choices) -> dict:
-    return _labels(choices, translation.get_language())
-
-
-@register.filter
-def pace_light(pace) -> str:
-    """The light colour (red/yellow/green/grey) for a Pace value."""
-    try:
-        return PACE_LIGHT[Pace(pace)]
-    except ValueError:
-        return "grey"
-
-
-@register.filter
-def pace_badge(problem, today: dt.date | None = None):
-    if problem is None or problem == "":
-        return ""
-    pace = problem.pace(today or timezone.localdate())
-    return format_html(
-        '<span class="badge light light-{}" title="{}"><span class="dot" aria-hidden="true"></span>{}</span>',
-        PACE_LIGHT[pace],
-        _("Pace"),
-        labels(Pace)[pace.value],
-    )
-
-
-@register.filter
-def state_badge(problem):
-    if problem is None or problem == "":
-        return ""
-    state = problem.state if hasattr(problem, "state") else problem
-    label = labels(State).get(state, state)
-    return format_html('<span class="badge state state-{}">{}</span>', state, label)
-
-
-@register.filter
-def overdue_badge(problem, today: dt.date | None = None):
-    if problem is None or problem == "" or not problem.is_overdue(today or timezone.localdate()):
-        return ""
-    return format_html('<span class="badge badge-overdue">{}</span>', _("Overdue"))
-
-
-FLAG_LABELS = {
-    "is_key": gettext_noop("Key"),
-    "is_difficult": gettext_noop("Difficult"),
-    "is_sensitive": gettext_noop("Sensitive"),
-    "is_rebound": gettext_noop("Rebound"),
-}
-
-
-@register.filter
-def flag_badges(problem):
-    if problem is None or problem == "":
-        return ""
-    labels = [
-        (field[3:], _(label))
-        for field, label in FLAG_LABELS.items()
-        if getattr(problem, field, False)
-    ]
-    return format_html_join(" ", '<span class="badge flag flag-{}">{}</span>', labels)
 
 
 @register.filter
@@ -129,11 +45,6 @@ def minutes(duration) -> int:
         return -int(-duration.total_seconds() // 60)
     except AttributeError:
         return 0
-
-
-@register.filter
-def has_role(user, role: str) -> bool:
-    return role in roles_of(user)
 
 
 @register.simple_tag

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.core.management import call_command
 
-from duban.core.demo.content import DEMO_PASSWORD
+from duban.demo.content import DEMO_PASSWORD
 from duban.ledger.models import Problem
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

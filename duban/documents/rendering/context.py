@@ -16,7 +16,6 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone, translation
 
 from duban.audit.log import chain_head
-from duban.core.workdays import add_working_days
 from duban.inspections.models import ACCEPTANCE_LEVEL_CHOICES
 from duban.ledger.models import (
     OPEN_WORK_STATES,
@@ -28,6 +27,7 @@ from duban.ledger.models import (
 )
 from duban.ledger.pace import Pace
 from duban.org.models import UnitKind
+from duban.workcalendar.workdays import add_working_days
 
 DOCUMENT_LANGUAGE = "zh-hans"
 DEFAULT_OFFICE_NAME = "生态环境保护督察整改工作领导小组办公室"

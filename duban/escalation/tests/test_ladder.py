@@ -13,7 +13,6 @@ from docx import Document
 
 from duban.audit.log import verify
 from duban.audit.models import AuditEvent
-from duban.core.workdays import add_working_days
 from duban.escalation import actions
 from duban.escalation.models import (
     AccountabilityRecord,
@@ -33,6 +32,7 @@ from duban.ledger.timeline import timeline
 from duban.notify.models import Notification
 from duban.org.models import Role, Unit, UnitKind
 from duban.supervision.models import Rung
+from duban.workcalendar.workdays import add_working_days
 
 from .support import at, first_of_next_month, late_problem, sweep
 

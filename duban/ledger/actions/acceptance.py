@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from duban.core.exceptions import Conflict, InvalidInput
-from duban.core.workdays import add_working_days
+from duban.workcalendar.workdays import add_working_days
 
 from ..models import (
     AcceptanceReview,

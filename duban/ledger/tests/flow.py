@@ -10,7 +10,7 @@ import io
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from duban.core.demo import files as demo_files
+from duban.demo import files as demo_files
 from duban.ledger import actions
 from duban.ledger.models import State
 from duban.org.models import Membership

@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 
 from duban.accounts.models import User
-from duban.core.demo.content import DEMO_PASSWORD
+from duban.demo.content import DEMO_PASSWORD
 from duban.inspections.models import Inspection
 from duban.ledger.models import Problem, PublicNotice, State
 from duban.ledger.tests.flow import jpeg_bytes, pdf_bytes

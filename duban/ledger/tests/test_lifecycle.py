@@ -5,7 +5,6 @@ import datetime as dt
 import pytest
 
 from duban.audit.models import AuditEvent
-from duban.core import workdays
 from duban.ledger import actions
 from duban.ledger.models import (
     AcceptanceReview,
@@ -17,6 +16,7 @@ from duban.ledger.models import (
     State,
 )
 from duban.org.models import Role, Unit, UnitKind
+from duban.workcalendar import workdays
 
 from .flow import Cast, advance, apply, member, problem_in, sign_all, upload_checklist
 

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from duban.core.http import form_methods, post_only
+from duban.core.http import error_status, form_methods, post_only
 from duban.ledger import actions
 from duban.ledger import forms as ledger_forms
 from duban.ledger.models import ExtensionStatus, Problem
@@ -154,15 +154,6 @@ PAGES = {
     ),
     "end_notice": ActionPage(ledger_forms.ConfirmForm, lambda p, u, f: actions.end_notice(p, by=u)),
 }
-
-ERROR_STATUS = {actions.NotAllowed: 403, actions.Conflict: 409}
-
-
-def error_status(error: actions.ActionError) -> int:
-    for kind, status in ERROR_STATUS.items():
-        if isinstance(error, kind):
-            return status
-    return 400
 
 
 def _refusal(problem: Problem, user, name: str) -> actions.ActionError | None:

@@ -13,8 +13,8 @@ from django.utils import timezone
 from duban.audit.models import AuditEvent
 from duban.notify import actions
 from duban.notify.actions import notify
+from duban.notify.delivery import deliver
 from duban.notify.models import Delivery, Notification, Preference, Robot
-from duban.notify.rules import deliver
 from duban.supervision.sweep import run_sweep
 
 pytestmark = pytest.mark.django_db

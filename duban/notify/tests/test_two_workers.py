@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from duban.notify import actions
 from duban.notify.actions import notify
+from duban.notify.delivery import deliver
 from duban.notify.models import Delivery, Preference, Robot
-from duban.notify.rules import deliver
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 

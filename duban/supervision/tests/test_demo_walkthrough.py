@@ -15,13 +15,13 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from duban.accounts.models import User
-from duban.core import workdays
 from duban.escalation import actions as escalation
 from duban.escalation.models import Circular, CircularStatus, NoticeStatus, SupervisionNotice
 from duban.ledger.models import Problem, State
 from duban.ledger.tests.flow import png
 from duban.lookback import actions as lookback
 from duban.notify.models import Notification
+from duban.workcalendar import workdays
 
 
 @pytest.fixture(autouse=True)

@@ -8,10 +8,10 @@ from django.urls import reverse
 
 from duban.accounts.models import User
 from duban.audit.models import AuditEvent
-from duban.core.workdays import add_working_days
 from duban.ledger import actions
 from duban.ledger.models import NoticeStatus, ObjectionStatus, State
 from duban.ledger.tests.flow import problem_in
+from duban.workcalendar.workdays import add_working_days
 
 from .support import sweep
 

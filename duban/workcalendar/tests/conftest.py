@@ -1,6 +1,6 @@
 import pytest
 
-from duban.core import workdays
+from duban.workcalendar import workdays
 
 
 @pytest.fixture(autouse=True)

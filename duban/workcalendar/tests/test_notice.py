@@ -2,10 +2,10 @@
 
 import datetime as dt
 
-from duban.core.workdays import add_working_days
 from duban.ledger import actions
 from duban.ledger.models import State
 from duban.ledger.tests.flow import Cast, problem_in
+from duban.workcalendar.workdays import add_working_days
 
 
 def test_a_notice_opened_just_before_national_day_ends_after_the_holiday(world):

@@ -7,10 +7,10 @@ from django.test import Client
 from django.urls import reverse
 
 from duban.audit.models import AuditEvent
-from duban.core.workdays import is_working_day
 from duban.ledger.tests.flow import member
 from duban.org.models import Role, Unit, UnitKind
 from duban.workcalendar.models import CalendarDay
+from duban.workcalendar.workdays import is_working_day
 
 PAGE = reverse("workcalendar:year")
 REMOVE = reverse("workcalendar:remove")

@@ -5,16 +5,15 @@ import datetime as dt
 import chinese_calendar
 import pytest
 
-from duban.core import workdays
-from duban.core.workdays import (
+from duban.workcalendar import actions, workdays
+from duban.workcalendar.models import CalendarDay
+from duban.workcalendar.workdays import (
     add_working_days,
     holiday_name,
     is_working_day,
     next_working_day,
     working_days_between,
 )
-from duban.workcalendar import actions
-from duban.workcalendar.models import CalendarDay
 
 D = dt.date
 pytestmark = pytest.mark.django_db

@@ -26,7 +26,7 @@ from django.db import connection
 from django.utils import translation
 
 from duban.audit import log
-from duban.core.backup import non_empty_table
+from duban.audit.backup import non_empty_table
 from duban.ledger import actions
 from duban.ledger.models import State
 from duban.ledger.tests.flow import jpeg, pdf, problem_in
@@ -41,7 +41,7 @@ import json
 from django.db import connection
 from django.utils import translation
 from duban.audit.log import chain_head
-from duban.core.backup import non_empty_table
+from duban.audit.backup import non_empty_table
 tables = connection.introspection.django_table_names(only_existing=True)
 with connection.cursor() as cursor:
     counts = {}

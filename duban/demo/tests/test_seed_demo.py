@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from duban.accounts.models import User
 from duban.audit.models import AuditEvent
-from duban.core.demo import content
+from duban.demo import content
 from duban.inspections.models import Inspection
 from duban.ledger.models import (
     AcceptanceReview,

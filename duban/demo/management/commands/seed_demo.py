@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
-from duban.core.demo import builder, content
+from duban.demo import builder, content
 from duban.inspections.models import Inspection
 from duban.ledger.models import Problem
 

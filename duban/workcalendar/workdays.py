@@ -99,7 +99,7 @@ _lock = threading.Lock()
 
 
 def _load() -> _Calendar:
-    from duban.workcalendar.models import CalendarDay  # core loads before the apps
+    from .models import CalendarDay  # imported late: workdays may load before the app registry
 
     overrides, last_change = {}, None
     for day, working, name, changed_at in CalendarDay.objects.values_list(
@@ -113,7 +113,7 @@ def _load() -> _Calendar:
 def _stored_signature():
     from django.db.models import Count, Max
 
-    from duban.workcalendar.models import CalendarDay
+    from .models import CalendarDay
 
     row = CalendarDay.objects.aggregate(count=Count("id"), last=Max("changed_at"))
     return (row["count"], row["last"])

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
-from duban.core.demo import scale
+from duban.demo import scale
 
 
 class Command(BaseCommand):

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from duban.accounts.models import User
-from duban.core.demo import scale
+from duban.demo import scale
 from duban.inspections.models import Inspection
 from duban.ledger.filters import ProblemFilterForm
 from duban.ledger.models import Problem

@@ -1,6 +1,5 @@
-"""list_inspections and seed_scale."""
+"""duban seed_scale --problems N: the synthetic world for benchmarks."""
 
-import json
 from io import StringIO
 
 import pytest
@@ -9,7 +8,7 @@ from django.db.models import Count, F
 
 from duban.audit.log import verify
 from duban.audit.models import AuditEvent
-from duban.core.demo import scale
+from duban.demo import scale
 from duban.ledger.models import (
     ClosingApplication,
     Problem,
@@ -23,32 +22,6 @@ from duban.ledger.pace import pace_bounds
 @pytest.fixture(autouse=True)
 def fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def list_inspections() -> list:
-    out = StringIO()
-    call_command("list_inspections", "--json", stdout=out)
-    return json.loads(out.getvalue())
-
-
-def test_it_lists_no_inspections_on_an_empty_database(db):
-    assert list_inspections() == []
-
-
-def test_it_lists_inspections_with_their_problem_counts(world):
-    world.problem()
-    world.problem(ledger_number="第2号")
-    assert list_inspections() == [
-        {
-            "code": world.inspection.code,
-            "name": world.inspection.name,
-            "kind": "central",
-            "problems": 2,
-        }
-    ]
-    out = StringIO()
-    call_command("list_inspections", stdout=out)
-    assert world.inspection.code in out.getvalue()
 
 
 def test_it_seeds_a_synthetic_world_with_consistent_links(world):

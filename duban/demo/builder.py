@@ -22,7 +22,7 @@ from duban.org.models import Membership, Region, Unit
 
 from . import content, files
 
-REGIONS_FILE = Path(__file__).resolve().parents[2] / "org" / "data" / "huzhou.json"
+REGIONS_FILE = Path(__file__).resolve().parents[1] / "org" / "data" / "huzhou.json"
 
 ORDER = [
     State.REGISTERED,

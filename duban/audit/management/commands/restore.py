@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
-from duban.core.backup import MANIFEST, BackupError, Progress, restore, sha256_of
+from duban.audit.backup import MANIFEST, BackupError, Progress, restore, sha256_of
 
 
 class Command(BaseCommand):
