@@ -6,4 +6,7 @@ from duban.escalation import ladder as escalation_ladder  # noqa: F401
 from duban.notify import rules as notify_rules  # noqa: F401
 
 # Reporting cycles, reminders before deadlines, the public notice:
-from . import clock  # noqa: F401
+from . import (
+    clock,  # noqa: F401
+    ledger_counts,  # noqa: F401
+)
