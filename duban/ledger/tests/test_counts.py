@@ -244,3 +244,39 @@ def test_the_list_summary_is_right_for_users_counted_live_and_from_counters(buil
             )
             got = {item["value"]: item["count"] for item in response.context["summary"]}
             assert got == expected, (username, query)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_it_stays_exact_when_actions_and_a_roll_forward_run_at_once(world):
+    from .test_concurrency import race
+
+    counts.rebuild()
+    today = timezone.localdate()
+    assigned = [problem_in(world, State.ASSIGNED) for _n in range(4)]
+    working = [problem_in(world, State.IN_PROGRESS) for _n in range(3)]
+    LedgerCountDay.objects.update(day=today - dt.timedelta(days=200))  # a day long gone
+
+    def claim(problem):
+        return lambda: actions.claim(Problem.objects.get(pk=problem.pk), by=world.liaison)
+
+    def report(problem, percent):
+        return lambda: actions.report_progress(
+            Problem.objects.get(pk=problem.pk),
+            by=world.liaison,
+            period="月报",
+            text="进展",
+            percent=percent,
+        )
+
+    results = race(
+        *(claim(p) for p in assigned),
+        *(report(p, 40 + 20 * i) for i, p in enumerate(working)),
+        lambda: counts.roll_forward(today),
+        lambda: world.problem(region=world.nanxun, lead_unit=world.housing),
+    )
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert LedgerCountDay.objects.get().day == today
+    assert_counts_fresh(world, today, today + dt.timedelta(days=100))
+    assert_rows_equal_a_rebuild()
