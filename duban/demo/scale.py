@@ -19,6 +19,7 @@ from django.utils import timezone
 from duban.accounts.models import User
 from duban.audit import log as audit
 from duban.inspections.models import Inspection
+from duban.ledger import counts
 from duban.ledger.models import (
     ApplicationStatus,
     ClosingApplication,
@@ -418,6 +419,7 @@ def seed(
             progress(size)
     _reset_sequences()
     _analyze()
+    counts.rebuild()  # the rows above went in without the actions that keep the counts
     summary = {
         "inspection": world.inspection.code,
         "problems": problems,

@@ -190,6 +190,8 @@ class Problem(models.Model):
             models.Index(fields=["lead_official"]),
             models.Index(fields=["region_path", "id"]),
             models.Index(fields=["pace_behind_from"]),
+            # With pace_behind_from: the problems whose pace light changes between two days.
+            models.Index(fields=["pace_ahead_until"]),
         ]
         # The invariants of a problem, kept by the database too (the actions keep them with
         # messages; these stop a bug, a script or a hand-edited row). The acceptance level's
@@ -278,6 +280,36 @@ class Problem(models.Model):
             percent=self.progress_percent,
             milestones=[(m.due_date, m.percent) for m in self.milestones.all()] if self.pk else [],
         )
+
+
+class LedgerCount(models.Model):
+    """Problems by inspection, region, state and pace as of LedgerCountDay.day (see counts.py).
+
+    Append-only between two roll-forwards: an action adds a row of -1 for where the problem
+    was counted and one of +1 for where it is now; the sum over the rows is the count.
+    """
+
+    inspection = models.ForeignKey(Inspection, on_delete=models.CASCADE, related_name="+")
+    # The problem's region path cut to the township level (counts.KEY_DEPTH).
+    region_key = models.CharField(max_length=12)
+    state = models.CharField(max_length=20, choices=State.choices)
+    pace = models.CharField(max_length=12, choices=Pace.choices)
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["region_key", "inspection", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.inspection_id} {self.region_key} {self.state} {self.pace} {self.n:+d}"
+
+
+class LedgerCountDay(models.Model):
+    """The one day LedgerCount counts paces as of; no row means the counts are not built."""
+
+    day = models.DateField()
+
+    def __str__(self) -> str:
+        return str(self.day)
 
 
 class UnitRole(models.TextChoices):

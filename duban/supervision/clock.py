@@ -10,3 +10,6 @@ from .sweep import rule
 rule("deliver")(deliver)
 
 from . import notices, reminders, reporting  # noqa: E402, F401  (register in this order)
+
+# isort: split
+from . import ledger_counts  # noqa: E402, F401  (last: folds the day's counter rows)

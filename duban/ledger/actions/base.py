@@ -12,7 +12,7 @@ from duban.core.exceptions import ActionError, Conflict, NotAllowed, WrongState
 from duban.org.models import Role
 from duban.org.scope import acting_membership
 
-from .. import duties
+from .. import counts, duties
 from ..models import (
     ApplicationStatus,
     ClosingApplication,
@@ -115,6 +115,7 @@ def allowed_actions(problem: Problem, user) -> list:
 def _bump(problem: Problem, **changes) -> None:
     """Write `changes` only if nobody changed the problem since it was read."""
     changes.setdefault("updated_at", timezone.now())
+    was = counts.counted(problem)
     updated = Problem.objects.filter(
         pk=problem.pk, version=problem.version, state=problem.state
     ).update(version=F("version") + 1, **changes)
@@ -125,6 +126,18 @@ def _bump(problem: Problem, **changes) -> None:
     for field, value in changes.items():
         setattr(problem, field, value)
     problem.version += 1
+    # State and progress move the problem between the counts by state and pace (counts.py).
+    counts.record_change(was, problem)
+
+
+def store_pace_bounds(problem: Problem) -> None:
+    """Recompute and store the dates the pace light flips on, after a new deadline or plan."""
+    was = counts.counted(problem)
+    problem.refresh_pace_bounds()
+    Problem.objects.filter(pk=problem.pk).update(
+        pace_behind_from=problem.pace_behind_from, pace_ahead_until=problem.pace_ahead_until
+    )
+    counts.record_change(was, problem)
 
 
 def _record(problem, by, membership, action, before=None, after=None, target=None):

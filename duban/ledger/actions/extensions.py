@@ -13,7 +13,7 @@ from ..models import (
     ExtensionStatus,
     Problem,
 )
-from .base import _bump, _check, _iso, _record
+from .base import _bump, _check, _iso, _record, store_pace_bounds
 from .inputs import _check_date
 
 # --- extension -----------------------------------------------------------------------
@@ -88,10 +88,7 @@ def decide_extension(extension: Extension, *, by, approve: bool, note: str = "")
         if not updated:
             raise Conflict(_("This extension request was decided a moment ago."))
         if approve:
-            problem.refresh_pace_bounds()
-            Problem.objects.filter(pk=problem.pk).update(
-                pace_behind_from=problem.pace_behind_from, pace_ahead_until=problem.pace_ahead_until
-            )
+            store_pace_bounds(problem)
         _record(
             problem,
             by,

@@ -10,7 +10,7 @@ from ..models import (
     Problem,
     State,
 )
-from .base import _bump, _check, _record, _state_change
+from .base import _bump, _check, _record, _state_change, store_pace_bounds
 from .inputs import (
     _check_measures,
     _check_milestones,
@@ -29,10 +29,7 @@ def assign(problem: Problem, *, by) -> Problem:
     now = timezone.now()
     with transaction.atomic():
         _state_change(problem, by, membership, "assign", State.ASSIGNED, assigned_at=now)
-        problem.refresh_pace_bounds()
-        Problem.objects.filter(pk=problem.pk).update(
-            pace_behind_from=problem.pace_behind_from, pace_ahead_until=problem.pace_ahead_until
-        )
+        store_pace_bounds(problem)
     return problem
 
 
@@ -65,8 +62,7 @@ def save_plan(
         problem.save(update_fields=["target"])
         _set_measures(problem, measures)
         _set_milestones(problem, milestones)
-        problem.refresh_pace_bounds()
-        problem.save(update_fields=["pace_behind_from", "pace_ahead_until"])
+        store_pace_bounds(problem)
         _record(
             problem,
             by,

@@ -10,6 +10,7 @@ from duban.audit import log as audit
 from duban.core.exceptions import ActionError, InvalidInput
 from duban.org.models import Region, Unit
 
+from .. import counts
 from ..models import (
     Measure,
     Milestone,
@@ -68,6 +69,7 @@ def create_problem(
         _set_milestones(problem, milestones)
         problem.refresh_pace_bounds()
         problem.save(update_fields=["pace_behind_from", "pace_ahead_until"])
+        counts.record_change(None, problem)
         _record(
             problem,
             by,
@@ -189,6 +191,7 @@ def register_problems(*, by, inspection, items, batch_size: int = 1000, progress
 
 def _insert_batch(batch, by, offices, inspection) -> None:
     Problem.objects.bulk_create([problem for problem, _item in batch])
+    counts.record_added(problem for problem, _item in batch)
     links, measures, milestones, events = [], [], [], []
     for problem, item in batch:
         seen = set()
@@ -266,6 +269,7 @@ def update_problem(
     _check_measures(measures or [])
     _check_milestones(milestones or [])
     before = {f: _value_for_audit(getattr(problem, f)) for f in fields}
+    was_counted = counts.counted(problem)
     for name, value in fields.items():
         setattr(problem, name, value)
     _validate_problem(problem)
@@ -316,6 +320,8 @@ def update_problem(
             extra_after["milestones"] = [[m.due_date.isoformat(), m.percent] for m in milestones]
         problem.refresh_pace_bounds()
         problem.save(update_fields=["pace_behind_from", "pace_ahead_until"])
+        # A new region or deadline moves the problem between the counts (counts.py).
+        counts.record_change(was_counted, problem)
         _record(
             problem,
             by,

@@ -19,7 +19,15 @@ from ..models import (
     ProgressReport,
     State,
 )
-from .base import _bump, _check, _record, _void_signatures, content_hash, open_application
+from .base import (
+    _bump,
+    _check,
+    _record,
+    _void_signatures,
+    content_hash,
+    open_application,
+    store_pace_bounds,
+)
 from .inputs import _check_length
 
 # Photos sent with a progress report go to this evidence category unless another is chosen.
@@ -68,10 +76,7 @@ def report_progress(
             MeasureUpdate.objects.create(report=report, measure=measure, note=note, done=done)
             measure.note, measure.done = note, done
             measure.save(update_fields=["note", "done"])
-        problem.refresh_pace_bounds()
-        Problem.objects.filter(pk=problem.pk).update(
-            pace_behind_from=problem.pace_behind_from, pace_ahead_until=problem.pace_ahead_until
-        )
+        store_pace_bounds(problem)
         _record(
             problem,
             by,

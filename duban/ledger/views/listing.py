@@ -2,14 +2,14 @@
 
 Built to stay fast at 100,000 problems: a constant number of queries per page,
 the rows fetched one more than a page (to know whether a next page exists)
-instead of counting the whole filtered ledger, and the summary by pace — the one
-query that reads every matching row — fetched by the page right after it loads
-(`?part=summary`), so the table never waits for it.
+instead of counting the whole filtered ledger, and the summary by pace fetched by
+the page right after it loads (`?part=summary`), so the table never waits for it.
+The summary reads the ledger's counters (counts.py) where they can answer, and
+counts the matching rows only for filters they do not serve (free text and the like).
 """
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -17,26 +17,24 @@ from django.utils.cache import patch_vary_headers
 from duban.core.http import page_number
 from duban.org.scope import business_region_paths
 
+from .. import counts
 from ..filters import SORTS, ProblemFilterForm
 from ..models import PACE_FIELDS, Problem
-from ..pace import PACE_LIGHT, Pace, pace_q
+from ..pace import PACE_LIGHT, Pace
 
 # Columns that sort, as (sort key, label source); the header links toggle direction.
 SORTABLE = ("number", "deadline", "progress", "updated")
 CHECKBOX_FILTERS = ("state", "pace", "category", "source", "flag")
 
 
-def _pace_summary(queryset, today, selected: list[str]) -> tuple[list[dict], int]:
-    """Counts by pace in one aggregate; the paces partition the ledger, so they sum to the total."""
-    counts = queryset.order_by().aggregate(
-        **{pace.value: Count("pk", filter=pace_q(pace, today)) for pace in Pace}
-    )
+def _pace_summary(by_pace: dict, selected: list[str]) -> tuple[list[dict], int]:
+    """The bar's items; the paces partition the ledger, so they sum to the total."""
     summary = [
         {
             "value": pace.value,
             "label": pace.label,
             "light": PACE_LIGHT[pace],
-            "count": counts[pace.value] or 0,
+            "count": by_pace[pace.value],
             "active": pace.value in selected,
         }
         for pace in Pace
@@ -151,7 +149,12 @@ def _summary_part(request, form, today):
         return render(request, "ledger/_pace_summary.html", {"summary": []}, status=400)
     scoped = Problem.objects.visible_to(request.user)
     selected = form.cleaned_data.get("pace") or []
-    summary, total = _pace_summary(form.apply(scoped, without=("pace",)), today, selected)
+    queryset = form.apply(scoped, without=("pace",))
+    filters = {k: v for k, v in form.cleaned_data.items() if k not in ("pace", "sort")}
+    by_pace = counts.pace_counts(request.user, filters, queryset, today)
+    if by_pace is None:
+        by_pace = counts.live_pace_counts(queryset, today)
+    summary, total = _pace_summary(by_pace, selected)
     context = {
         "form": form,
         "summary": summary,

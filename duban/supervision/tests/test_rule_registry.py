@@ -17,4 +17,5 @@ def test_the_sweep_runs_every_apps_rules_in_the_order_they_always_ran():
         "public_notice",
         "deadline_reminders",
         "report_cycles",
+        "ledger_counts",
     ]
