@@ -39,9 +39,9 @@ class Command(BaseCommand):
         for t in TABLE.values():
             who = _("system") if t.actor == SYSTEM else ", ".join(t.roles)
             to = [str(t.target) if t.target else _("(stays)"), *map(str, t.also)]
+            hidden = "" if t.button else "  (" + _("no button") + ")"
             self.stdout.write(
-                f"{t.name:22} {' | '.join(t.sources)} → {' | '.join(to)}  [{who}]"
-                + ("" if t.button else f"  ({_('no button')})")
+                f"{t.name:22} {' | '.join(t.sources)} → {' | '.join(to)}  [{who}]{hidden}"
             )
 
     def _update(self, path: Path):
