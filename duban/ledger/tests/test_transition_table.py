@@ -11,10 +11,12 @@ taking it reaches (a table wider than the code). A scan of the source fails when
 import ast
 import dataclasses
 import datetime as dt
+import io
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from duban.ledger import actions, transitions
@@ -430,3 +432,24 @@ def test_the_diagram_draws_every_move_of_the_table():
     assert "public_notice --> closed: End notice and close / Close after the notice (system)" in (
         diagram
     )
+
+
+def test_the_command_puts_the_current_diagram_into_a_readme(tmp_path):
+    readme = tmp_path / "README.md"
+    stale = (
+        f"# Duban\n\n{transitions.MERMAID_BEGIN}\n```mermaid\nold\n```\n{transitions.MERMAID_END}\n"
+    )
+    readme.write_text(stale, encoding="utf-8")
+    call_command("transitions", "--update-readme", str(readme), stdout=io.StringIO())
+    assert readme.read_text(encoding="utf-8") == f"# Duban\n\n{transitions.mermaid_block()}\n"
+    out = io.StringIO()
+    call_command("transitions", "--mermaid", stdout=out)
+    assert out.getvalue() == f"```mermaid\n{transitions.mermaid()}```\n"
+
+
+def test_the_command_refuses_a_readme_without_the_markers(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# Duban\n", encoding="utf-8")
+    with pytest.raises(CommandError):
+        call_command("transitions", "--update-readme", str(readme), stdout=io.StringIO())
+    assert readme.read_text(encoding="utf-8") == "# Duban\n"
