@@ -17,7 +17,7 @@ from ..models import (
     PublicNotice,
     State,
 )
-from .base import _bump, _record, check, open_application
+from .base import _bump, _record, _state_change, check, open_application
 
 
 def accept(
@@ -34,7 +34,7 @@ def accept(
     with transaction.atomic():
         last = level + 1 >= len(levels)
         if last:
-            _bump(problem, state=State.PUBLIC_NOTICE)
+            _state_change(problem, by, membership, "accept", State.PUBLIC_NOTICE)
         else:
             _bump(problem, acceptance_level=level + 1)
         review = _review(application, level, by, Decision.ACCEPTED, site_check)
@@ -101,7 +101,7 @@ def return_application(problem: Problem, *, by, site_check: str, reasons: str) -
     levels = problem.inspection.acceptance_levels
     level = problem.acceptance_level
     with transaction.atomic():
-        _bump(problem, state=State.IN_PROGRESS, acceptance_level=0)
+        _state_change(problem, by, membership, "return", State.IN_PROGRESS, acceptance_level=0)
         review = _review(application, level, by, Decision.RETURNED, site_check, reasons)
         application.status = ApplicationStatus.RETURNED
         application.save(update_fields=["status"])

@@ -1,5 +1,6 @@
 """The common recipe: the check every action makes, the version bump and the audit record."""
 
+import contextvars
 import hashlib
 import json
 
@@ -24,7 +25,7 @@ from ..models import (
     PublicNotice,
     SignatureRole,
 )
-from ..transitions import TRANSITIONS
+from ..transitions import TABLE, TRANSITIONS, IllegalMove, move
 
 # --- the common recipe -------------------------------------------------------------------
 
@@ -45,7 +46,10 @@ def _precondition(problem: Problem, name: str) -> str | None:
     if name in ("edit_application", "withdraw_application", "sign", "endorse", "accept", "return"):
         if open_application(problem) is None:
             return _("There is no open closing application.")
-    if name in ("record_objection", "end_notice") and open_notice(problem) is None:
+    if (
+        name in ("record_objection", "decide_objection", "end_notice")
+        and open_notice(problem) is None
+    ):
         return _("There is no open public notice.")
     if name == "end_notice" and pending_objections(problem).exists():
         return _("An objection is waiting for a decision; decide it before the notice ends.")
@@ -68,7 +72,7 @@ def check(problem: Problem, name: str, by):
 
     The same check guards the action, draws the page's buttons and explains a refusal.
     """
-    transition = TRANSITIONS[name]
+    transition = TABLE[name]
     membership = acting_membership(by, problem, transition.roles)
     if membership is None:
         raise NotAllowed(
@@ -112,8 +116,14 @@ def allowed_actions(problem: Problem, user) -> list:
     return result
 
 
+# Set while _state_change writes: the state is written there and nowhere else.
+_changing_state = contextvars.ContextVar("changing_state", default=False)
+
+
 def _bump(problem: Problem, **changes) -> None:
     """Write `changes` only if nobody changed the problem since it was read."""
+    if "state" in changes and not _changing_state.get():
+        raise IllegalMove("A problem's state changes only through _state_change and its table.")
     changes.setdefault("updated_at", timezone.now())
     was = counts.counted(problem)
     updated = Problem.objects.filter(
@@ -152,10 +162,20 @@ def _record(problem, by, membership, action, before=None, after=None, target=Non
     )
 
 
-def _state_change(problem, by, membership, name, to, **changes):
+def _state_change(problem, by, membership, name, to, *, event=None, **changes):
+    """The one place a problem's state changes: row `name` of the table (transitions.TABLE)
+    must allow the move from the state the problem is in to `to`, else IllegalMove. With
+    `event` the change is recorded under that audit action; without, the caller records it
+    with more to say."""
     before = {"state": problem.state}
-    _bump(problem, state=to, **changes)
-    _record(problem, by, membership, name, before, {"state": to, **_jsonable(changes)})
+    move(name, problem.state, to)
+    token = _changing_state.set(True)
+    try:
+        _bump(problem, state=to, **changes)
+    finally:
+        _changing_state.reset(token)
+    if event:
+        _record(problem, by, membership, event, before, {"state": to, **_jsonable(changes)})
 
 
 def _jsonable(changes: dict) -> dict:

@@ -53,7 +53,14 @@ def apply_for_closing(problem: Problem, *, by, summary: str, self_check: str) ->
             % {"n": open_children.count()}
         )
     with transaction.atomic():
-        _state_change(problem, by, membership, "closing.apply", State.CLOSING_APPLIED)
+        _state_change(
+            problem,
+            by,
+            membership,
+            "apply_for_closing",
+            State.CLOSING_APPLIED,
+            event="closing.apply",
+        )
         application = ClosingApplication.objects.create(
             problem=problem, summary=summary, self_check=self_check, submitted_by=by
         )
@@ -113,7 +120,14 @@ def withdraw_application(problem: Problem, *, by) -> Problem:
     membership = _check(problem, "withdraw_application", by)
     application = open_application(problem)
     with transaction.atomic():
-        _state_change(problem, by, membership, "closing.withdraw", State.IN_PROGRESS)
+        _state_change(
+            problem,
+            by,
+            membership,
+            "withdraw_application",
+            State.IN_PROGRESS,
+            event="closing.withdraw",
+        )
         application.status = ApplicationStatus.WITHDRAWN
         application.save(update_fields=["status"])
     return problem
@@ -162,7 +176,7 @@ def _signature(
             application.signatures.filter(voided_at__isnull=True).values_list("role", flat=True)
         )
         if needed <= have:
-            _bump(problem, state=State.UNDER_ACCEPTANCE, acceptance_level=0)
+            _state_change(problem, by, membership, name, State.UNDER_ACCEPTANCE, acceptance_level=0)
             _record(
                 problem,
                 None,

@@ -7,9 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from duban.audit import log as audit
-from duban.core.exceptions import Conflict, InvalidInput, NotAllowed, WrongState
+from duban.core.exceptions import Conflict, InvalidInput, WrongState
 
-from .. import duties
 from ..models import (
     NoticeStatus,
     Objection,
@@ -18,6 +17,7 @@ from ..models import (
     PublicNotice,
     State,
 )
+from ..transitions import TABLE
 from .base import _bump, _check, _record, _state_change, open_notice, pending_objections
 
 
@@ -51,7 +51,13 @@ def record_objection(problem: Problem, *, by, text: str, pending: bool = False) 
         return objection
     with transaction.atomic():
         _state_change(
-            problem, by, membership, "notice.objection", State.IN_PROGRESS, acceptance_level=0
+            problem,
+            by,
+            membership,
+            "record_objection",
+            State.IN_PROGRESS,
+            event="notice.objection",
+            acceptance_level=0,
         )
         objection = Objection.objects.create(notice=notice, text=text, recorded_by=by)
         notice.status = NoticeStatus.OBJECTED
@@ -64,9 +70,7 @@ def decide_objection(objection: Objection, *, by, uphold: bool, note: str = "") 
     """The office decides a received objection: upheld → the problem returns to in progress
     (as an objection upheld at once); dismissed → the notice may end."""
     problem = objection.notice.problem
-    membership = _check(problem, "record_objection", by)
-    if refusal := duties.conflict(problem, "decide_objection", by):
-        raise NotAllowed(refusal)
+    membership = _check(problem, "decide_objection", by)
     if objection.status != ObjectionStatus.PENDING or objection.notice.status != NoticeStatus.OPEN:
         raise WrongState(_("This objection was already decided."))
     if not uphold and not note.strip():
@@ -75,7 +79,13 @@ def decide_objection(objection: Objection, *, by, uphold: bool, note: str = "") 
     with transaction.atomic():
         if uphold:
             _state_change(
-                problem, by, membership, "notice.objection", State.IN_PROGRESS, acceptance_level=0
+                problem,
+                by,
+                membership,
+                "decide_objection",
+                State.IN_PROGRESS,
+                event="notice.objection",
+                acceptance_level=0,
             )
             PublicNotice.objects.filter(pk=objection.notice_id).update(status=NoticeStatus.OBJECTED)
         else:
@@ -121,8 +131,9 @@ def end_notice(problem: Problem, *, by, today: dt.date | None = None) -> Problem
             problem,
             by,
             membership,
-            "close",
+            "end_notice",
             State.CLOSED,
+            event="close",
             closed_at=timezone.now(),
             progress_percent=100,
         )
@@ -143,7 +154,9 @@ def close_after_notice(
     problems), read for all of them in one query.
     """
     notice = open_notice(problem)
-    if problem.state != State.PUBLIC_NOTICE or notice is None or today <= notice.ends_on:
+    if problem.state not in TABLE["close_after_notice"].sources:
+        return None
+    if notice is None or today <= notice.ends_on:
         return None
     if open_children is None:
         open_children = problem.children.exclude(state=State.CLOSED).exists()
@@ -153,7 +166,15 @@ def close_after_notice(
     try:
         with transaction.atomic():
             before = {"state": problem.state}
-            _bump(problem, state=State.CLOSED, closed_at=now, progress_percent=100)
+            _state_change(
+                problem,
+                None,
+                None,
+                "close_after_notice",
+                State.CLOSED,
+                closed_at=now,
+                progress_percent=100,
+            )
             ended = PublicNotice.objects.filter(pk=notice.pk, status=NoticeStatus.OPEN).update(
                 status=NoticeStatus.ENDED
             )

@@ -28,7 +28,9 @@ def assign(problem: Problem, *, by) -> Problem:
         raise InvalidInput(_("Choose the lead unit before assigning."), "lead_unit")
     now = timezone.now()
     with transaction.atomic():
-        _state_change(problem, by, membership, "assign", State.ASSIGNED, assigned_at=now)
+        _state_change(
+            problem, by, membership, "assign", State.ASSIGNED, event="assign", assigned_at=now
+        )
         store_pace_bounds(problem)
     return problem
 
@@ -36,7 +38,7 @@ def assign(problem: Problem, *, by) -> Problem:
 def claim(problem: Problem, *, by) -> Problem:
     membership = _check(problem, "claim", by)
     with transaction.atomic():
-        _state_change(problem, by, membership, "claim", State.CLAIMED)
+        _state_change(problem, by, membership, "claim", State.CLAIMED, event="claim")
     return problem
 
 
@@ -83,14 +85,18 @@ def submit_plan(problem: Problem, *, by) -> Problem:
     if not problem.target.strip() or not problem.measures.exists():
         raise InvalidInput(_("Draft the plan (target and measures) before submitting it."))
     with transaction.atomic():
-        _state_change(problem, by, membership, "plan.submit", State.PLAN_SUBMITTED)
+        _state_change(
+            problem, by, membership, "submit_plan", State.PLAN_SUBMITTED, event="plan.submit"
+        )
     return problem
 
 
 def approve_plan(problem: Problem, *, by, note: str = "") -> Problem:
     membership = _check(problem, "approve_plan", by)
     with transaction.atomic():
-        _state_change(problem, by, membership, "plan.approve", State.IN_PROGRESS)
+        _state_change(
+            problem, by, membership, "approve_plan", State.IN_PROGRESS, event="plan.approve"
+        )
         if note:
             _record(problem, by, membership, "plan.approve.note", {}, {"note": note})
     return problem
@@ -101,7 +107,7 @@ def reject_plan(problem: Problem, *, by, reasons: str) -> Problem:
     if not reasons.strip():
         raise InvalidInput(_("Say why the plan is returned."), "reasons")
     with transaction.atomic():
-        _bump(problem, state=State.CLAIMED)
+        _state_change(problem, by, membership, "reject_plan", State.CLAIMED)
         _record(
             problem,
             by,

@@ -9,7 +9,7 @@ from ..models import (
     Problem,
 )
 from ..transitions import FOLLOW_UP_TRANSITIONS
-from .base import _bump, _iso, _record
+from .base import _iso, _record, _state_change
 
 
 def reopen_after_rebound(problem: Problem, *, by, membership, reason: str, check=None) -> Problem:
@@ -30,9 +30,12 @@ def reopen_after_rebound(problem: Problem, *, by, membership, reason: str, check
     with transaction.atomic():
         before = {"state": problem.state, "closed_at": _iso(problem.closed_at)}
         # The closing date goes with the closed state; the audit event keeps it.
-        _bump(
+        _state_change(
             problem,
-            state=transition.target,
+            by,
+            membership,
+            transition.name,
+            transition.target,
             is_rebound=True,
             acceptance_level=0,
             closed_at=None,

@@ -20,6 +20,7 @@ from ..models import (
     UnitRole,
 )
 from ..pace import pace_bounds
+from ..transitions import INITIAL, IllegalMove
 from .base import _bump, _check, _record
 from .inputs import (
     PROBLEM_FIELDS,
@@ -53,6 +54,8 @@ def create_problem(
 ) -> Problem:
     membership = _check_office_scope(by, fields["region"])
     problem = Problem(inspection=inspection, parent=parent, **fields)
+    if problem.state != INITIAL:
+        raise IllegalMove("A problem is born registered; the transition table moves it on.")
     _validate_problem(problem)
     _check_units_in_scope(
         membership, [problem.lead_unit, problem.acceptance_unit, *co_units, *implementing_units]
