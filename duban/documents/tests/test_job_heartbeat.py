@@ -49,7 +49,7 @@ def stale_after(moment) -> dt.datetime:
 @pytest.mark.django_db(transaction=True)
 def test_it_leaves_alone_a_job_whose_worker_still_beats(world):
     job = committed_job(world)
-    assert job.claim()
+    assert actions.claim_job(job)
     claimed_at = job.heartbeat_at
     guard = time.monotonic() + 60
     with heartbeat(job, interval=0.01):
@@ -71,7 +71,7 @@ def test_it_leaves_alone_a_job_whose_worker_still_beats(world):
 
 def test_it_keeps_no_row_of_a_run_that_was_given_up_while_it_worked(world):
     job = committed_job(world)
-    assert job.claim()
+    assert actions.claim_job(job)
     # The sweep gives this run up (its worker seemed gone), and the worker then reaches the end.
     assert actions.give_up_stopped_job(
         job, cutoff=stale_after(timezone.now()), now=stale_after(timezone.now())
@@ -95,7 +95,7 @@ def test_it_notes_the_stop_for_the_office_and_runs_the_job_again_once(
     world, django_capture_on_commit_callbacks
 ):
     job = committed_job(world)
-    job.claim()
+    actions.claim_job(job)
     office = client_for(world.office)
     later = stale_after(timezone.now()) + dt.timedelta(seconds=1)
     assert run_sweep(later, only=["stopped_jobs"]) == {"import_stopped": 1}
@@ -114,15 +114,20 @@ def test_it_notes_the_stop_for_the_office_and_runs_the_job_again_once(
     assert (job.status, job.attempt, Problem.objects.count()) == ("done", 2, 3)
     actions_taken = AuditEvent.objects.filter(target_type="documents.importjob")
     assert list(actions_taken.values_list("action", flat=True)) == [
+        "documents.import.start",
         "documents.import.stopped",
         "documents.import.run_again",
+        "documents.import.start",
+        "documents.import.done",
     ]
 
 
 def test_it_runs_again_only_a_job_whose_worker_stopped(world):
     job = committed_job(world)
-    job.claim()
-    job.finish(ImportJob.Status.FAILED, {"created": 0, "errors": [{"message": "行错误"}]})
+    actions.claim_job(job)
+    actions.finish_job(
+        job, ImportJob.Status.FAILED, {"created": 0, "errors": [{"message": "行错误"}]}
+    )
     office = client_for(world.office)
 
     response = office.post(f"/documents/import/{job.pk}/run-again/", follow=True)
@@ -137,7 +142,7 @@ def test_it_runs_again_only_a_job_whose_worker_stopped(world):
 
 def test_it_lets_only_the_office_of_the_region_run_an_import_again(world):
     job = committed_job(world)
-    job.claim()
+    actions.claim_job(job)
     run_sweep(stale_after(timezone.now()) + dt.timedelta(seconds=1), only=["stopped_jobs"])
 
     for user in (world.liaison, world.viewer, world.outsider):
