@@ -49,9 +49,6 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5.0
 # How often the pulse writes a count that moved; the progress pages ask every second.
 PROGRESS_SECONDS = 1.0
-# How often, at most, the task's own connection writes the count (the rest waits for the pulse
-# or the next own write).
-OWN_WRITE_SECONDS = 0.25
 
 
 class Progress:
@@ -66,25 +63,20 @@ class Progress:
         self._pending = None  # (done, total, phase) not yet written
         self._lock = threading.Lock()  # guards _pending
         self._write_lock = threading.Lock()  # orders the writes: the count never goes back
-        self._own_written_at = 0.0
 
-    def report(self, done: int, total: int, phase: str = "", *, force: bool = False) -> None:
+    def report(self, done: int, total: int, phase: str = "") -> None:
+        """Note the count (counter() calls it about every 1 %); write it now where this
+        connection may, else leave it to the pulse."""
         with self._lock:
-            changed = self._pending is None or self._pending[2] != phase
             self._pending = (done, total, phase)
-        if not self.pulse:
+        if not self.pulse or (self.own_writes and not transaction.get_connection().in_atomic_block):
             self.write()
-        elif self.own_writes and not transaction.get_connection().in_atomic_block:
-            now = time.monotonic()
-            if force or changed or done >= total or now - self._own_written_at >= OWN_WRITE_SECONDS:
-                self._own_written_at = now
-                self.write()
 
     def counter(self, total: int, phase: str = ""):
         """A callable `advance(n=1)` counting work done; it reports the count about every 1 %."""
         step = max(1, total // 100)
         count = {"done": 0, "reported": 0}
-        self.report(0, total, phase, force=True)
+        self.report(0, total, phase)
 
         def advance(n: int = 1) -> None:
             count["done"] += n

@@ -6,6 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from duban.accounts.models import User
+from duban.audit.models import AuditEvent
 from duban.documents.heartbeat import heartbeat
 from duban.documents.import_tasks import _Reporter
 from duban.documents.importing import samples
@@ -137,6 +138,32 @@ def test_it_creates_an_unknown_unit_when_the_office_chooses_so(world, office):
     created = Unit.objects.get(name="市治水办")
     assert created.region == world.office_unit.region
     assert Problem.objects.get(ledger_number="1").lead_unit == created
+    # Every step of the job is on the record: the office's, then the worker's.
+    steps = AuditEvent.objects.filter(target_type="documents.importjob", target_id=str(job.pk))
+    assert list(steps.order_by("seq").values_list("action", "actor_name", "role")) == [
+        ("documents.import.upload", str(world.office), "office"),
+        ("documents.import.map_units", str(world.office), "office"),
+        ("documents.import.commit", str(world.office), "office"),
+        ("documents.import.start", "system", "system"),
+        ("documents.import.done", "system", "system"),
+    ]
+    mapped = steps.get(action="documents.import.map_units")
+    assert (mapped.before, mapped.after) == (
+        {"unit_map": {}},
+        {"unit_map": {"市治水办": NEW_UNIT}, "errors": 0},
+    )
+    assert steps.get(action="documents.import.done").after == {
+        "status": "done",
+        "created": 2,
+        "errors": 0,
+    }
+    unit_event = AuditEvent.objects.get(action="unit.create")
+    assert (unit_event.target_id, unit_event.actor_id) == (str(created.pk), world.office.pk)
+    assert unit_event.after == {
+        "name": "市治水办",
+        "region": world.office_unit.region.code,
+        "source": "import",
+    }
 
 
 def test_it_writes_nothing_when_the_commit_meets_an_error(world, office):
