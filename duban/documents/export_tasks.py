@@ -22,6 +22,7 @@ from duban.ledger.filters import ProblemFilterForm
 from duban.ledger.models import Problem
 from duban.supervision.sweep import rule
 
+from . import actions
 from .exporting import default_title, write_ledger
 from .heartbeat import heartbeat
 from .models import ExportJob
@@ -63,19 +64,20 @@ def write_filtered(user, form, queryset, out, progress=None) -> int:
 @task()
 def run_export(job_id: int) -> dict:
     job = ExportJob.objects.select_related("requested_by").get(pk=job_id)
-    if not job.claim():
+    if not actions.claim_job(job):
         return job.result  # enqueued twice: the first run decides
     user = job.requested_by
-    with translation.override(user.language), heartbeat(job):
+    # The rows stream through an open cursor: the pulse writes the count, not this connection.
+    with translation.override(user.language), heartbeat(job, own_writes=False) as progress:
         form, queryset = filtered(user, QueryDict(job.query))
         if queryset is None:  # the filters no longer read (e.g. a unit was removed)
             error = _("Some filters could not be read: %(errors)s") % {"errors": form.error_text()}
-            job.finish(ExportJob.Status.FAILED, {"error": error})
+            actions.finish_job(job, ExportJob.Status.FAILED, {"error": error})
             return job.result
         try:
             with tempfile.TemporaryFile(suffix=".xlsx") as out:
                 count = write_filtered(
-                    user, form, queryset, out, progress=job.progress_counter(job.progress_total)
+                    user, form, queryset, out, progress=progress.counter(job.progress_total)
                 )
                 out.seek(0)
                 job.file.save("ledger.xlsx", File(out), save=False)
@@ -85,7 +87,7 @@ def run_export(job_id: int) -> dict:
             logger.exception("export job %s failed", job.pk)
             message = _("The export stopped on an unexpected error; try again.")
             status, result = ExportJob.Status.FAILED, {"error": message}
-    if not job.finish(status, result, "file") and job.file:
+    if not actions.finish_job(job, status, result, "file") and job.file:
         # Given up for stopped while it wrote (the page already offers to run it again).
         job.file.delete(save=False)
     return job.result
@@ -98,14 +100,6 @@ def remove_old_exports(now: dt.datetime) -> Counter:
     and exporting again gives today's copy)."""
     counts: Counter = Counter()
     cutoff = now - dt.timedelta(days=settings.DUBAN_EXPORT_KEEP_DAYS)
-    old = ExportJob.objects.filter(status=ExportJob.Status.DONE, created_at__lt=cutoff)
-    for job in old.only("pk", "file"):
-        taken = ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.DONE).update(
-            status=ExportJob.Status.REMOVED
-        )
-        if taken:  # another sweeper did not get there first
-            if job.file:
-                job.file.delete(save=False)
-            ExportJob.objects.filter(pk=job.pk).update(file="")
-            counts["export_removed"] += 1
+    if removed := actions.remove_old_exports(cutoff, now):
+        counts["export_removed"] += removed
     return counts

@@ -12,6 +12,7 @@ from django_tasks import task
 
 from duban.org.models import Unit
 
+from .actions import claim_job, finish_job
 from .heartbeat import heartbeat
 from .importing import importer
 from .models import NEW_UNIT, ImportJob
@@ -22,26 +23,27 @@ logger = logging.getLogger(__name__)
 class _Reporter:
     """The importer's progress callback: passes the rows through and counts them."""
 
-    def __init__(self, job: ImportJob):
-        self.job = job
+    def __init__(self, progress):
+        self.progress = progress
 
     def __call__(self, iterable, total=None, desc=None):
         items = list(iterable) if total is None else iterable
         total = len(items) if total is None else total
         # The importer names its phases with gettext, in the language active here too.
         phase = "reading" if desc == _("Reading") else "registering"
-        advance = self.job.progress_counter(total, phase)
+        advance = self.progress.counter(total, phase)
         for item in items:
             yield item
             advance()
 
 
-def unit_map_of(job: ImportJob) -> tuple[dict, bool]:
-    """The importer's unit_map (name → Unit) and whether any unit is to be created."""
-    ids = {name: value for name, value in job.unit_map.items() if value != NEW_UNIT}
+def units_of(unit_map: dict) -> tuple[dict, bool]:
+    """The importer's unit_map (name → Unit) from a job's (name → unit id or NEW_UNIT), and
+    whether any unit is to be created."""
+    ids = {name: value for name, value in unit_map.items() if value != NEW_UNIT}
     units = Unit.objects.in_bulk([int(v) for v in ids.values()])
     mapping = {name: units[int(v)] for name, v in ids.items() if int(v) in units}
-    return mapping, NEW_UNIT in job.unit_map.values()
+    return mapping, NEW_UNIT in unit_map.values()
 
 
 class GivenUp(Exception):
@@ -53,7 +55,7 @@ def _settle(job: ImportJob):
 
     def settle(result) -> None:
         job.progress_done = result.created
-        if not job.finish(ImportJob.Status.DONE, {"created": result.created, "errors": []}):
+        if not finish_job(job, ImportJob.Status.DONE, {"created": result.created, "errors": []}):
             raise GivenUp
 
     return settle
@@ -62,12 +64,12 @@ def _settle(job: ImportJob):
 @task()
 def run_import(job_id: int) -> dict:
     job = ImportJob.objects.select_related("inspection", "committed_by").get(pk=job_id)
-    if not job.claim():
+    if not claim_job(job):
         return job.result  # enqueued twice: the first run decides
     by = job.committed_by
-    with translation.override(by.language), heartbeat(job):
+    with translation.override(by.language), heartbeat(job) as progress:
         try:
-            unit_map, create_units = unit_map_of(job)
+            unit_map, create_units = units_of(job.unit_map)
             with job.file.open("rb") as handle:
                 result = importer.import_file(
                     handle,
@@ -76,7 +78,7 @@ def run_import(job_id: int) -> dict:
                     by=by,
                     create_units=create_units,
                     unit_map=unit_map,
-                    progress=_Reporter(job),
+                    progress=_Reporter(progress),
                     settle=_settle(job),
                 )
             if job.status == ImportJob.Status.DONE:
@@ -99,5 +101,5 @@ def run_import(job_id: int) -> dict:
                 }
             ]
     job.progress_done = created
-    job.finish(ImportJob.Status.FAILED, {"created": created, "errors": errors})
+    finish_job(job, ImportJob.Status.FAILED, {"created": created, "errors": errors})
     return job.result

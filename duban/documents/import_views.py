@@ -10,7 +10,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.files.base import ContentFile
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,7 +25,7 @@ from duban.org.models import Role, Unit
 from duban.org.scope import inspection_scope_q, memberships, under_any
 
 from . import actions
-from .import_tasks import run_import, unit_map_of
+from .import_tasks import units_of
 from .importing import importer
 from .importing.readers import ImportRejected, read_bytes
 from .models import NEW_UNIT, ImportJob
@@ -80,9 +79,9 @@ def _location(error: dict) -> str:
     return "，".join(parts) or _("the whole file")
 
 
-def _dry_run(content, filename, *, inspection, by, job=None):
-    """The importer's dry run, with the job's mapping of unknown units when there is one."""
-    unit_map, create_units = unit_map_of(job) if job is not None else ({}, False)
+def _dry_run(content, filename, *, inspection, by, unit_map=None):
+    """The importer's dry run, with a mapping of unknown units (name → unit id or NEW_UNIT)."""
+    unit_map, create_units = units_of(unit_map or {})
     return importer.import_file(
         content,
         filename,
@@ -122,17 +121,15 @@ def import_upload(request):
                     {"where": _location(e.as_json()), "message": e.message} for e in result.errors
                 ]
             else:
-                job = ImportJob(
-                    original_name=upload.name[:255],
+                job = actions.upload_import(
+                    by=user,
+                    office=offices[0],
                     inspection=inspection,
-                    uploaded_by=user,
-                    region=offices[0].unit.region,
+                    name=upload.name,
+                    content=content,
                     preview=_preview_of(result),
                     unknown_units=result.unknown_units,
-                    progress_total=len(result.rows),
                 )
-                job.file.save(upload.name, ContentFile(content), save=False)
-                job.save()
                 return redirect("documents:import_preview", pk=job.pk)
     status = 400 if request.method == "POST" else 200
     return render(
@@ -189,13 +186,20 @@ def import_preview(request, pk):
             choice = request.POST.get(f"unit-{i}", "")
             if choice == NEW_UNIT or choice in allowed:
                 unit_map[name] = choice
-        job.unit_map = unit_map
         with job.file.open("rb") as handle:
             result = _dry_run(
-                handle, job.original_name, inspection=job.inspection, by=request.user, job=job
+                handle,
+                job.original_name,
+                inspection=job.inspection,
+                by=request.user,
+                unit_map=unit_map,
             )
-        job.preview = _preview_of(result)
-        job.save(update_fields=["unit_map", "preview", "updated_at"])
+        try:
+            actions.map_import_units(
+                job, by=request.user, unit_map=unit_map, preview=_preview_of(result)
+            )
+        except actions.JobError as error:
+            raise PermissionDenied(str(error)) from None
         return redirect("documents:import_preview", pk=job.pk)
     return render(request, "documents/import_preview.html", _preview_context(job))
 
@@ -213,14 +217,10 @@ def import_commit(request, pk):
             request, "documents/import_preview.html", _preview_context(job, message), status=400
         )
     # Only one request moves the job from previewed to queued, even on a double click.
-    updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PREVIEWED).update(
-        status=ImportJob.Status.QUEUED,
-        committed_by=request.user,
-        progress_done=0,
-        progress_total=len(job.preview["rows"]),
-    )
-    if updated:
-        run_import.enqueue(job.pk)
+    try:
+        actions.commit_import(job, by=request.user)
+    except actions.JobError as error:
+        raise PermissionDenied(str(error)) from None
     return redirect("documents:import_progress", pk=job.pk)
 
 

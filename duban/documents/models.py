@@ -1,20 +1,18 @@
 """Long work started from a page and done by a background task (django-tasks).
 
 BackgroundJob holds what every such job shares: its status, the running count the task
-reports, and the stored outcome. ImportJob: one uploaded rectification list (the file under
+reports (in the row, see heartbeat.py), and the stored outcome. Every change of status is an
+action in duban.documents.actions. ImportJob: one uploaded rectification list (the file under
 a generated name in MEDIA_ROOT/imports/, the dry run's preview, the user's mapping of unknown
 units; duban.documents.import_tasks). ExportJob: one large ledger export from the list page,
 kept for the user who asked (duban.documents.export_tasks).
 """
 
-import json
-import os
 import uuid
 from pathlib import Path
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 # A unit chosen as "create it as a new unit" in ImportJob.unit_map.
@@ -31,8 +29,12 @@ class BackgroundJob(models.Model):
     """A job's progress and outcome. Subclasses define `Status` (with at least QUEUED, RUNNING,
     DONE and FAILED) and a `status` field."""
 
+    # The running count, written by the task while it works (duban.documents.heartbeat) so that
+    # any web process, on any machine, reads it from the database; the outcome's count after.
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
+    # What the count counts while running ("reading", "registering"; "" for an export's rows).
+    progress_phase = models.CharField(max_length=20, blank=True, default="")
     # The task's outcome, e.g. {"created": int, "errors": [...]} for an import.
     result = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -57,85 +59,16 @@ class BackgroundJob(models.Model):
         """Failed because its worker stopped while it ran (killed, machine lost): run it again."""
         return self.status == self.Status.FAILED and bool(self.result.get("stopped"))
 
-    def claim(self) -> bool:
-        """Move the queued job to running as its next attempt; False when another run has it
-        (enqueued twice)."""
-        now = timezone.now()
-        attempt = type(self).objects.filter(pk=self.pk).values_list("attempt", flat=True).first()
-        claimed = (
-            type(self)
-            .objects.filter(pk=self.pk, status=self.Status.QUEUED, attempt=attempt)
-            .update(
-                status=self.Status.RUNNING,
-                attempt=(attempt or 0) + 1,
-                heartbeat_at=now,
-                updated_at=now,
-            )
-        )
-        if claimed:
-            self.status, self.attempt, self.heartbeat_at = self.Status.RUNNING, attempt + 1, now
-        return bool(claimed)
-
-    def finish(self, status: str, result: dict, *fields: str) -> bool:
-        """Store the outcome (and the other `fields` the task set) and drop the running count.
-
-        False, storing nothing, when this run no longer holds the job: the sweep gave it up for
-        stopped (and maybe it runs again); the caller then undoes what it did.
-        """
-        values = {field: getattr(self, field) for field in ("progress_done", "progress_total")}
-        values.update({field: getattr(self, field) for field in fields})
-        finished = (
-            type(self)
-            .objects.filter(pk=self.pk, status=self.Status.RUNNING, attempt=self.attempt)
-            .update(status=status, result=result, updated_at=timezone.now(), **values)
-        )
-        if finished:
-            self.status, self.result = status, result
-            self.clear_progress()
-        return bool(finished)
-
-    # The running count lives in a small file under MEDIA_ROOT/jobs/: a task may do its work
-    # inside one transaction (an import registers every problem in one), so row updates of the
-    # job would stay invisible to the progress page (another connection, maybe another process)
-    # until the very end.
-    def _progress_path(self) -> Path:
-        return Path(settings.MEDIA_ROOT) / "jobs" / f"{self._meta.model_name}-{self.pk}.progress"
-
-    def write_progress(self, done: int, total: int, phase: str = "") -> None:
-        path = self._progress_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".progress-tmp")
-        partial.write_text(json.dumps({"done": done, "total": total, "phase": phase}))
-        os.replace(partial, path)  # readers never see a half-written file
-
-    def progress_counter(self, total: int, phase: str = ""):
-        """A callable `advance(n=1)` counting work done; it writes the count about every 1 %."""
-        step = max(1, total // 100)
-        count = {"done": 0, "written": 0}
-        self.write_progress(0, total, phase)
-
-        def advance(n: int = 1) -> None:
-            count["done"] += n
-            if count["done"] - count["written"] >= step or count["done"] >= total:
-                count["written"] = count["done"]
-                self.write_progress(count["done"], total, phase)
-
-        return advance
-
-    def clear_progress(self) -> None:
-        self._progress_path().unlink(missing_ok=True)
-
     def current_progress(self) -> dict:
-        """{"done", "total", "phase", "percent"}: the task's running count, else the stored one."""
-        progress = {"done": self.progress_done, "total": self.progress_total, "phase": ""}
-        if self.status == self.Status.RUNNING:
-            try:
-                progress.update(json.loads(self._progress_path().read_text()))
-            except (OSError, ValueError):
-                pass
-        total = progress["total"] or 0
-        progress["percent"] = min(100, round(100 * progress["done"] / total)) if total else 0
-        return progress
+        """{"done", "total", "phase", "percent"}: the running count the task keeps in this row
+        (duban.documents.heartbeat), or the outcome's once it finished."""
+        total = self.progress_total or 0
+        return {
+            "done": self.progress_done,
+            "total": total,
+            "phase": self.progress_phase if self.status == self.Status.RUNNING else "",
+            "percent": min(100, round(100 * self.progress_done / total)) if total else 0,
+        }
 
 
 class ImportJob(BackgroundJob):

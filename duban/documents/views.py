@@ -19,7 +19,7 @@ from django.utils.translation import pgettext
 from duban.core.http import post_only, read_only
 
 from . import actions
-from .export_tasks import background_rows, filtered, run_export, write_filtered
+from .export_tasks import background_rows, filtered, write_filtered
 from .models import ExportJob
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -41,13 +41,9 @@ def ledger_export(request):
     filename = f"{name}-{stamp}.xlsx"
     total = queryset.count()
     if total > background_rows():
-        job = ExportJob.objects.create(
-            requested_by=user,
-            query=request.GET.urlencode(),
-            filename=filename,
-            progress_total=total,
+        job = actions.request_export(
+            by=user, query=request.GET.urlencode(), filename=filename, total=total
         )
-        run_export.enqueue(job.pk)
         return redirect("documents:export_progress", pk=job.pk)
     # Rows stream to a temporary file (the workbook is zipped at the end), then to the client.
     out = tempfile.TemporaryFile(suffix=".xlsx")

@@ -11,6 +11,7 @@ def register():
             "supervision.remind.deadline": _("Reminder: the deadline is near"),
             "supervision.remind.milestone": _("Reminder: a milestone is near"),
             "supervision.report.missing": _("Progress report missing"),
+            "supervision.report.received": _("Missing progress report received"),
             "supervision.report.head_reminded": _(
                 "Progress report still missing: the unit head was reminded"
             ),

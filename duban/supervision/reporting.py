@@ -12,8 +12,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 
 from django.db import transaction
-from django.db.models import F, Q
-from django.db.models.functions import TruncDate
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,10 +20,11 @@ from django.utils.translation import ngettext
 
 from duban.audit import log as audit
 from duban.inspections.models import Inspection
-from duban.ledger.models import Problem, ProgressReport, State
+from duban.ledger.models import Problem, State
 from duban.notify.actions import notify
 from duban.org.models import Role
 
+from .actions import close_reported_gaps
 from .cycles import last_closed_period
 from .models import ReportGap
 from .people import members_by_unit, office_language
@@ -37,30 +37,6 @@ def _start_of(day: dt.date) -> dt.datetime:
 
 def _ledger_url(unit_id: int) -> str:
     return f"{reverse('ledger:problem_list')}?unit={unit_id}&state={State.IN_PROGRESS}"
-
-
-def close_reported_gaps(now: dt.datetime) -> int:
-    """Gaps whose problem has reported since the period began: closed at that report's time."""
-    closable = list(
-        ReportGap.objects.filter(reported_at__isnull=True, problem__last_report_at__isnull=False)
-        .annotate(reported_day=TruncDate("problem__last_report_at"))
-        .filter(reported_day__gte=F("period_start"))
-        .values_list("pk", "problem_id", "period_start")
-    )
-    closed = 0
-    for pk, problem_id, start in closable:
-        first = (
-            ProgressReport.objects.filter(problem_id=problem_id, submitted_at__gte=_start_of(start))
-            .order_by("submitted_at")
-            .values_list("submitted_at", flat=True)
-            .first()
-        )
-        if first is None:  # last_report_at is ahead of the reports (a report removed)
-            continue
-        closed += ReportGap.objects.filter(pk=pk, reported_at__isnull=True).update(
-            reported_at=first
-        )
-    return closed
 
 
 def _flag_period(inspection: Inspection, key: str, period, now: dt.datetime) -> Counter:
@@ -215,8 +191,7 @@ def _remind_heads(inspection: Inspection, today: dt.date, now: dt.datetime) -> C
 def report_cycles(now: dt.datetime) -> Counter:
     counts: Counter = Counter()
     today = timezone.localdate(now)
-    with transaction.atomic():
-        closed = close_reported_gaps(now)
+    closed = close_reported_gaps(now)
     if closed:
         counts["report_gap_closed"] += closed
     inspections = list(

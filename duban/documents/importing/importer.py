@@ -13,8 +13,8 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from duban.accounts.models import User
-from duban.audit import log as audit
 from duban.core import limits
+from duban.documents.actions import create_units
 from duban.ledger import actions
 from duban.org.models import Membership, RegionLevel, Role, Unit, UnitKind
 
@@ -457,19 +457,9 @@ def _commit(result, resolved, inspection, by, office, progress, settle=None) -> 
 
     try:
         with transaction.atomic():
-            created_units = {}
-            for name in result.unknown_units:
-                unit = Unit.objects.create(
-                    name=name, kind=UnitKind.DEPARTMENT, region=office.unit.region
-                )
-                audit.record(
-                    actor=by,
-                    role=office.role,
-                    action="unit.create",
-                    target=unit,
-                    after={"name": unit.name, "region": unit.region.code, "source": "import"},
-                )
-                created_units[name] = unit
+            created_units = create_units(
+                result.unknown_units, region=office.unit.region, by=by, role=office.role
+            )
             pairs = list(zip(result.rows, resolved, strict=True))
             batch = []
             for row, (lead, co) in progress(pairs, len(pairs), _("Registering")):

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from duban.audit.models import AuditEvent
 from duban.documents import exporting
 from duban.documents.export_tasks import run_export
 from duban.documents.models import ExportJob
@@ -107,8 +108,8 @@ def test_it_shows_the_progress_of_a_running_export(client, world):
         filename="整改台账.xlsx",
         status=ExportJob.Status.RUNNING,
         progress_total=100,
+        progress_done=40,  # as the worker's pulse writes it, from any machine
     )
-    job.write_progress(40, 100)
     client.force_login(world.office)
 
     partial = client.get(f"/documents/exports/{job.pk}/", headers={"HX-Request": "true"})
@@ -164,7 +165,9 @@ def test_it_reports_a_failed_export_and_runs_a_job_only_once(client, world, ledg
     )
 
 
-def test_it_removes_an_exports_file_after_the_days_it_is_kept(client, world, ledger, settings):
+def test_it_removes_an_exports_file_after_the_days_it_is_kept(
+    client, world, ledger, settings, django_capture_on_commit_callbacks
+):
     settings.DUBAN_EXPORT_KEEP_DAYS = 7
     client.force_login(world.office)
     client.get(URL, {"q": "燃煤"})
@@ -174,9 +177,23 @@ def test_it_removes_an_exports_file_after_the_days_it_is_kept(client, world, led
     assert run_sweep(later, only=["export_cleanup"]) == {}
     assert client.get(f"/documents/exports/{job.pk}/download/").status_code == 200
 
-    removed = run_sweep(job.created_at + dt.timedelta(days=7, minutes=1), only=["export_cleanup"])
+    # The file goes once the sweep's transaction has committed.
+    with django_capture_on_commit_callbacks(execute=True):
+        removed = run_sweep(
+            job.created_at + dt.timedelta(days=7, minutes=1), only=["export_cleanup"]
+        )
 
     assert removed == {"export_removed": 1}
+    assert list(
+        AuditEvent.objects.filter(target_type="documents.exportjob").values_list(
+            "action", "actor_name"
+        )
+    ) == [
+        ("documents.export.request", str(world.office)),
+        ("documents.export.start", "system"),
+        ("documents.export.done", "system"),
+        ("documents.export.removed", "system"),
+    ]
     job.refresh_from_db()
     assert job.status == ExportJob.Status.REMOVED and not job.file
     assert not os.path.exists(path)

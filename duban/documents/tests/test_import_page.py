@@ -6,6 +6,8 @@ from django.test import Client
 from django.urls import reverse
 
 from duban.accounts.models import User
+from duban.audit.models import AuditEvent
+from duban.documents.heartbeat import heartbeat
 from duban.documents.import_tasks import _Reporter
 from duban.documents.importing import samples
 from duban.documents.models import NEW_UNIT, ImportJob
@@ -136,6 +138,32 @@ def test_it_creates_an_unknown_unit_when_the_office_chooses_so(world, office):
     created = Unit.objects.get(name="市治水办")
     assert created.region == world.office_unit.region
     assert Problem.objects.get(ledger_number="1").lead_unit == created
+    # Every step of the job is on the record: the office's, then the worker's.
+    steps = AuditEvent.objects.filter(target_type="documents.importjob", target_id=str(job.pk))
+    assert list(steps.order_by("seq").values_list("action", "actor_name", "role")) == [
+        ("documents.import.upload", str(world.office), "office"),
+        ("documents.import.map_units", str(world.office), "office"),
+        ("documents.import.commit", str(world.office), "office"),
+        ("documents.import.start", "system", "system"),
+        ("documents.import.done", "system", "system"),
+    ]
+    mapped = steps.get(action="documents.import.map_units")
+    assert (mapped.before, mapped.after) == (
+        {"unit_map": {}},
+        {"unit_map": {"市治水办": NEW_UNIT}, "errors": 0},
+    )
+    assert steps.get(action="documents.import.done").after == {
+        "status": "done",
+        "created": 2,
+        "errors": 0,
+    }
+    unit_event = AuditEvent.objects.get(action="unit.create")
+    assert (unit_event.target_id, unit_event.actor_id) == (str(created.pk), world.office.pk)
+    assert unit_event.after == {
+        "name": "市治水办",
+        "region": world.office_unit.region.code,
+        "source": "import",
+    }
 
 
 def test_it_writes_nothing_when_the_commit_meets_an_error(world, office):
@@ -193,9 +221,10 @@ def test_it_polls_the_progress_every_second_until_the_job_ends(world, office):
     job.status = ImportJob.Status.RUNNING
     job.progress_total = 2
     job.save()
-    reporter = _Reporter(job)
-    rows = reporter(["a", "b", "c", "d"], 4, "Registering")
-    next(rows), next(rows), next(rows)
+    # The worker's count, written to the job's row (the page may be served by another machine).
+    with heartbeat(job) as progress:
+        rows = _Reporter(progress)(["a", "b", "c", "d"], 4, "Registering")
+        next(rows), next(rows), next(rows)
 
     fragment = office.get(job_url("import_progress", job), headers={"HX-Request": "true"})
 

@@ -7,6 +7,7 @@ import time
 import pytest
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.db import connection, transaction
 from django.utils import timezone
 
 from duban.audit.models import AuditEvent
@@ -49,7 +50,7 @@ def stale_after(moment) -> dt.datetime:
 @pytest.mark.django_db(transaction=True)
 def test_it_leaves_alone_a_job_whose_worker_still_beats(world):
     job = committed_job(world)
-    assert job.claim()
+    assert actions.claim_job(job)
     claimed_at = job.heartbeat_at
     guard = time.monotonic() + 60
     with heartbeat(job, interval=0.01):
@@ -71,7 +72,7 @@ def test_it_leaves_alone_a_job_whose_worker_still_beats(world):
 
 def test_it_keeps_no_row_of_a_run_that_was_given_up_while_it_worked(world):
     job = committed_job(world)
-    assert job.claim()
+    assert actions.claim_job(job)
     # The sweep gives this run up (its worker seemed gone), and the worker then reaches the end.
     assert actions.give_up_stopped_job(
         job, cutoff=stale_after(timezone.now()), now=stale_after(timezone.now())
@@ -95,7 +96,7 @@ def test_it_notes_the_stop_for_the_office_and_runs_the_job_again_once(
     world, django_capture_on_commit_callbacks
 ):
     job = committed_job(world)
-    job.claim()
+    actions.claim_job(job)
     office = client_for(world.office)
     later = stale_after(timezone.now()) + dt.timedelta(seconds=1)
     assert run_sweep(later, only=["stopped_jobs"]) == {"import_stopped": 1}
@@ -114,15 +115,20 @@ def test_it_notes_the_stop_for_the_office_and_runs_the_job_again_once(
     assert (job.status, job.attempt, Problem.objects.count()) == ("done", 2, 3)
     actions_taken = AuditEvent.objects.filter(target_type="documents.importjob")
     assert list(actions_taken.values_list("action", flat=True)) == [
+        "documents.import.start",
         "documents.import.stopped",
         "documents.import.run_again",
+        "documents.import.start",
+        "documents.import.done",
     ]
 
 
 def test_it_runs_again_only_a_job_whose_worker_stopped(world):
     job = committed_job(world)
-    job.claim()
-    job.finish(ImportJob.Status.FAILED, {"created": 0, "errors": [{"message": "行错误"}]})
+    actions.claim_job(job)
+    actions.finish_job(
+        job, ImportJob.Status.FAILED, {"created": 0, "errors": [{"message": "行错误"}]}
+    )
     office = client_for(world.office)
 
     response = office.post(f"/documents/import/{job.pk}/run-again/", follow=True)
@@ -137,10 +143,58 @@ def test_it_runs_again_only_a_job_whose_worker_stopped(world):
 
 def test_it_lets_only_the_office_of_the_region_run_an_import_again(world):
     job = committed_job(world)
-    job.claim()
+    actions.claim_job(job)
     run_sweep(stale_after(timezone.now()) + dt.timedelta(seconds=1), only=["stopped_jobs"])
 
     for user in (world.liaison, world.viewer, world.outsider):
         assert client_for(user).post(f"/documents/import/{job.pk}/run-again/").status_code == 404
     job.refresh_from_db()
     assert job.stopped
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_the_running_count_in_the_jobs_row_for_any_web_server_to_read(world):
+    job = committed_job(world, rows=10)
+    assert actions.claim_job(job)
+    office = client_for(world.office)
+
+    def shown() -> str:
+        page = office.get(f"/documents/import/{job.pk}/progress/", headers={"HX-Request": "true"})
+        return " ".join(page.content.decode().split())
+
+    def row() -> tuple:
+        return ImportJob.objects.values_list("progress_phase", "progress_done").get(pk=job.pk)
+
+    with heartbeat(job, interval=0.01) as progress:
+        # Reading the list, outside any transaction: the worker's own connection writes it.
+        advance = progress.counter(10, "reading")
+        advance(10)
+        assert row() == ("reading", 10)
+        assert "Reading the list… 10 / 10" in shown()
+
+        # Registering inside one transaction, which the progress page cannot see into.
+        with transaction.atomic():
+            progress.report(4, 10, "registering")
+            if connection.vendor == "postgresql":
+                # The pulse writes it on its own connection while the rows are being written.
+                guard = time.monotonic() + 60
+                while row() != ("registering", 4):
+                    assert time.monotonic() < guard, "the pulse never wrote the count"
+                    time.sleep(0.01)
+            else:
+                # SQLite: the transaction holds the one write lock; the pulse waits for it.
+                time.sleep(0.1)
+                assert row() == ("reading", 10)
+        # Between two batches, outside the transaction, the count is written at once.
+        progress.report(5, 10, "registering")
+        assert row() == ("registering", 5)
+        assert "Registering problems… 5 / 10" in shown()
+
+    # A finished job shows its outcome's count, whatever a late write tried.
+    job.progress_done = 10
+    assert actions.finish_job(job, ImportJob.Status.DONE, {"created": 10, "errors": []})
+    assert progress.write(beat=True) is False
+    assert ImportJob.objects.values_list("progress_done", "progress_phase").get(pk=job.pk) == (
+        10,
+        "",
+    )

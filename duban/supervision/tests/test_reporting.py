@@ -90,7 +90,15 @@ def test_a_late_report_closes_the_gap(world, weekly):
     assert sweep(today() + DAY) == {"report_gap_closed": 1}
     gap = ReportGap.objects.get()
     assert gap.reported_at == report.submitted_at
+    received = AuditEvent.objects.get(action="supervision.report.received")
+    assert (received.problem_id, received.role, received.actor_name) == (
+        problem.pk,
+        "system",
+        "system",
+    )
+    assert received.before["due_on"] == gap.due_on.isoformat()
     assert sweep(today() + 2 * DAY) == {}  # reported: the head is not bothered
+    assert AuditEvent.objects.filter(action="supervision.report.received").count() == 1
 
 
 def test_it_does_not_flag_a_problem_that_reported_in_the_period(world, weekly):
