@@ -25,7 +25,7 @@ from duban.core.exceptions import InvalidInput, NotAllowed
 from duban.core.workdays import add_working_days
 from duban.ledger.models import State
 from duban.org.models import Membership, Region, Role
-from duban.org.scope import membership_over, memberships
+from duban.org.scope import membership_over, membership_overlapping
 
 from .models import ACCEPTANCE_LEVEL_CHOICES, Inspection, InspectionKind, ReportCadence
 
@@ -89,13 +89,7 @@ def office_membership_for(user, region: Region) -> Membership | None:
 
     The region is the office's own, lies inside it, or lies above it (an ancestor).
     """
-    for m in memberships(user):
-        if m.role != Role.OFFICE:
-            continue
-        own = m.unit.region.path
-        if region.path.startswith(own) or own.startswith(region.path):
-            return m
-    return None
+    return membership_overlapping(user, Role.OFFICE, region.path)
 
 
 def editor_membership_for(user, region: Region) -> Membership | None:
