@@ -698,7 +698,8 @@ def test_it_lets_the_right_role_in_scope_in_and_keeps_its_twin_and_the_other_rol
                 check(username, method, name, tuple(refusal) or (403,))
     for name in routes:
         method, holders, status, *_refusal = RIGHTS[name]
-        for username in holders:
+        # A PDF is the .docx's page drawn once more: one holder shows the door opens.
+        for username in holders[:1] if name.endswith("_pdf") else holders:
             check(username, method, name, status if isinstance(status, tuple) else (status,))
     assert wrong == [], "\n".join(wrong)
 
