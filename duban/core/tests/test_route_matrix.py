@@ -644,6 +644,8 @@ def far(world, scene):
 def _positive_path(name, scene):
     if name == "ledger:problem_action":
         return reverse(name, kwargs={"pk": scene["problem"].pk, "action": "save_plan"})
+    if name in ROLE_PAGES_ABOUT_AN_OBJECT:  # the unit the notice is addressed to
+        return reverse(name, kwargs={"pk": scene["problem"].lead_unit_id})
     if name in POSITIVE_OBJECT:
         return _full_path(name, {**scene, "problem": scene[POSITIVE_OBJECT[name]]})
     return _full_path(name, scene)
