@@ -31,7 +31,7 @@ from duban.audit import log as audit
 from duban.core.exceptions import InvalidInput, NotAllowed
 from duban.notify.actions import notify
 from duban.org.models import BUSINESS_ROLES, Membership, Role, Unit
-from duban.org.scope import memberships
+from duban.org.scope import lies_in, nested, region_paths, under_any
 
 from .lockout import locked_usernames, login_failures  # noqa: F401 (the account pages read them here)
 from .models import ApiToken, User
@@ -50,7 +50,7 @@ def _same_unit(a, b) -> bool:
 def _nested_regions(a, b) -> bool:
     """One unit's region is, or lies within, the other's: an acceptor of the one may accept
     problems the other unit works on."""
-    return a.region.path.startswith(b.region.path) or b.region.path.startswith(a.region.path)
+    return nested(a.region.path, b.region.path)
 
 
 def _two_levels(a, b) -> bool:
@@ -60,7 +60,7 @@ def _two_levels(a, b) -> bool:
 
 def _in_first_region(a, b) -> bool:
     """The second unit lies in the region of the first (an office over a liaison's unit)."""
-    return b.region.path.startswith(a.region.path)
+    return lies_in(b.region.path, a.region.path)
 
 
 # Roles one person may not hold together where their duties meet on the same problems: the
@@ -182,7 +182,7 @@ def _conflicting_grant(user, unit, role: str) -> str | None:
 
 def sysadmin_region_paths(by) -> list[str]:
     """The region paths of the units in which `by` is system administrator."""
-    return sorted({m.unit.region.path for m in memberships(by) if m.role == Role.SYSADMIN})
+    return region_paths(by, Role.SYSADMIN)
 
 
 def is_sysadmin(by) -> bool:
@@ -190,10 +190,7 @@ def is_sysadmin(by) -> bool:
 
 
 def _region_q(paths: list[str], prefix: str) -> Q:
-    q = Q(pk__in=[])
-    for path in paths:
-        q |= Q(**{f"{prefix}region__path__startswith": path})
-    return q
+    return under_any(f"{prefix}region__path", paths)
 
 
 def managed_units(by):

@@ -31,7 +31,7 @@ from duban.inspections.selectors import get_inspection_for_user, inspections_vis
 from duban.ledger import actions
 from duban.ledger.models import Category, Source
 from duban.org.models import Role
-from duban.org.scope import memberships
+from duban.org.scope import lies_in, memberships_as, roles_of
 
 from . import feedback
 from .feedback import FeedbackError, split_feedback
@@ -88,19 +88,17 @@ def office_region(user, inspection):
     when the office sits above it (a provincial office registering a city's round); None when no
     office of the user overlaps the inspection."""
     target = inspection.target_region
-    for m in memberships(user):
-        if m.role != Role.OFFICE:
-            continue
+    for m in memberships_as(user, Role.OFFICE):
         region = m.unit.region
-        if region.path.startswith(target.path):
+        if lies_in(region.path, target.path):
             return region
-        if target.path.startswith(region.path):
+        if lies_in(target.path, region.path):
             return target
     return None
 
 
 def _is_office(user) -> bool:
-    return any(m.role == Role.OFFICE for m in memberships(user))
+    return Role.OFFICE in roles_of(user)
 
 
 def _refused(request, message, status):

@@ -22,7 +22,7 @@ from duban.inspections.models import Inspection
 from duban.ledger.forms import DEADLINE_KINDS
 from duban.ledger.models import Category
 from duban.org.models import Role, Unit
-from duban.org.scope import inspection_scope_q, memberships, under_any
+from duban.org.scope import inspection_scope_q, memberships_as, region_paths, under, under_any
 
 from . import actions
 from .import_tasks import units_of
@@ -32,12 +32,12 @@ from .models import NEW_UNIT, ImportJob
 
 
 def _office_memberships(user):
-    return [m for m in memberships(user) if m.role == Role.OFFICE]
+    return memberships_as(user, Role.OFFICE)
 
 
 def get_job_for_user(user, pk) -> ImportJob:
     """The job if one of the user's offices covers its region; 404 otherwise."""
-    paths = [m.unit.region.path for m in _office_memberships(user)]
+    paths = region_paths(user, Role.OFFICE)
     job = (
         ImportJob.objects.filter(under_any("region__path", paths), pk=pk)
         .select_related("inspection", "region", "uploaded_by")
@@ -141,7 +141,7 @@ def import_upload(request):
 
 
 def _unit_choices(job):
-    return Unit.objects.filter(region__path__startswith=job.region.path).order_by("path", "name")
+    return Unit.objects.filter(under("region__path", job.region.path)).order_by("path", "name")
 
 
 KIND_LABELS = dict(DEADLINE_KINDS)

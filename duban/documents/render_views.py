@@ -18,7 +18,7 @@ from duban.inspections.selectors import get_inspection_for_user
 from duban.ledger.models import Problem
 from duban.ledger.selectors import get_problem_for_user
 from duban.org.models import Role, Unit
-from duban.org.scope import membership_over, memberships
+from duban.org.scope import membership_over, memberships_as, roles_of
 
 
 def _download(data, fmt) -> HttpResponse:
@@ -34,10 +34,8 @@ def _download(data, fmt) -> HttpResponse:
 
 def _office_name(user) -> str | None:
     """The reader's own office signs reports that span regions (a province-wide round)."""
-    for m in memberships(user):
-        if m.role == Role.OFFICE:
-            return m.unit.name
-    return None
+    offices = memberships_as(user, Role.OFFICE)
+    return offices[0].unit.name if offices else None
 
 
 @login_required
@@ -54,7 +52,7 @@ def closing_record(request, pk, fmt):
 def supervision_notice(request, pk, fmt):
     # Refused by role before the unit is looked up; a unit outside the office's region is
     # answered like one that does not exist.
-    if not any(m.role == Role.OFFICE for m in memberships(request.user)):
+    if Role.OFFICE not in roles_of(request.user):
         raise PermissionDenied(_("Only the rectification office of this region issues notices."))
     unit = Unit.objects.select_related("region").filter(pk=pk).first()
     if unit is None or membership_over(request.user, Role.OFFICE, unit.region.path) is None:
@@ -79,7 +77,7 @@ def progress_report(request, pk, fmt):
 @login_required
 def public_notice(request, pk, fmt):
     inspection = get_inspection_for_user(request.user, pk)
-    if not any(m.role == Role.OFFICE for m in memberships(request.user)):
+    if Role.OFFICE not in roles_of(request.user):
         raise PermissionDenied(_("Only the rectification office publishes notices."))
     if refusal := read_only(request):
         return refusal

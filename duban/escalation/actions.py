@@ -18,7 +18,7 @@ from duban.audit import log
 from duban.core.exceptions import Conflict, InvalidInput, NotAllowed, WrongState
 from duban.notify.actions import notify
 from duban.org.models import Role
-from duban.org.scope import memberships
+from duban.org.scope import memberships_as
 from duban.workcalendar.workdays import add_working_days
 
 from . import scope
@@ -217,8 +217,8 @@ def refer(inspection, unit, entries, *, policy, now) -> Interview:
 
 
 def _unit_role(notice, user) -> str:
-    for m in memberships(user):
-        if m.role in (Role.LIAISON, Role.UNIT_HEAD) and m.unit_id == notice.unit_id:
+    for m in memberships_as(user, Role.LIAISON, Role.UNIT_HEAD):
+        if m.unit_id == notice.unit_id:
             return m.role
     raise NotAllowed(_("Only the liaison or head of the unit answers its notices."))
 

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from duban.core.limits import FreeTextLimits
 from duban.ledger.models import Problem
 from duban.org.models import Role, Unit
-from duban.org.scope import memberships
+from duban.org.scope import region_paths, under_any
 
 from .models import AccountabilityRecord, EscalationPolicy, Measure, Recipient
 from .scope import notices_for
@@ -96,10 +96,7 @@ class RecordForm(FreeTextLimits, forms.Form):
                 "notices": list(record.notices.values_list("pk", flat=True)),
             }
         super().__init__(*args, **kwargs)
-        paths = sorted({m.unit.region.path for m in memberships(user) if m.role == Role.DISCIPLINE})
-        units = Unit.objects.none()
-        for path in paths:
-            units |= Unit.objects.filter(region__path__startswith=path)
+        units = Unit.objects.filter(under_any("region__path", region_paths(user, Role.DISCIPLINE)))
         self.fields["unit"].queryset = units.order_by("region__code", "name")
         # Problems that went up the ladder, and those already linked: not the whole ledger.
         linked = record.problems.values("pk") if record else Problem.objects.none().values("pk")

@@ -1,4 +1,4 @@
-"""Who reads what in escalation; built on duban.org.scope's memberships.
+"""Who reads what in escalation; every path and membership question asked of duban.org.scope.
 
 - Supervision notices: liaison and unit head of the unit (and units above it); office,
   discipline and viewer of a region covering the unit's region.
@@ -15,7 +15,17 @@ from django.shortcuts import get_object_or_404
 
 from duban.accounts.models import User
 from duban.org.models import UNIT_ROLES, Role
-from duban.org.scope import _any, membership_over, memberships, region_paths
+from duban.org.scope import (
+    any_of,
+    at_or_above,
+    is_member_of,
+    membership_over,
+    overlapping,
+    region_paths,
+    under,
+    under_any,
+    unit_paths,
+)
 
 from .models import (
     AccountabilityRecord,
@@ -29,14 +39,10 @@ from .models import (
 READER_ROLES = {Role.OFFICE, Role.DISCIPLINE, Role.VIEWER}
 
 
-def _unit_paths(user) -> list[str]:
-    return sorted({m.unit.path for m in memberships(user) if m.role in UNIT_ROLES})
-
-
 def notice_scope_q(user) -> Q | None:
-    clauses = [Q(unit__region__path__startswith=p) for p in region_paths(user, *READER_ROLES)]
-    clauses += [Q(unit__path__startswith=p) for p in _unit_paths(user)]
-    return _any(clauses)
+    clauses = [under("unit__region__path", p) for p in region_paths(user, *READER_ROLES)]
+    clauses += [under("unit__path", p) for p in unit_paths(user, *UNIT_ROLES)]
+    return any_of(clauses)
 
 
 def notices_for(user):
@@ -61,21 +67,15 @@ def get_interview_for_user(user, pk) -> Interview:
 
 
 def is_unit_member(user, unit, roles=UNIT_ROLES) -> bool:
-    return any(m.role in roles and m.unit_id == unit.pk for m in memberships(user))
-
-
-def _overlap(field: str, path: str) -> Q:
-    # The object lies in the user's region, or covers it (a city circular seen from a county).
-    prefixes = [path[:n] for n in range(2, len(path) + 1)]
-    return Q(**{f"{field}__startswith": path}) | Q(**{f"{field}__in": prefixes})
+    return is_member_of(user, unit, roles)
 
 
 def circular_scope_q(user) -> Q | None:
-    field = "region__path"
-    clauses = [_overlap(field, p) for p in region_paths(user, *READER_ROLES)]
-    for path in _unit_paths(user):
-        clauses.append(Q(status=CircularStatus.APPROVED, entries__unit__path__startswith=path))
-    return _any(clauses)
+    # The circular lies in the user's region, or covers it (a city circular seen from a county).
+    clauses = [overlapping("region__path", p) for p in region_paths(user, *READER_ROLES)]
+    for path in unit_paths(user, *UNIT_ROLES):
+        clauses.append(Q(status=CircularStatus.APPROVED) & under("entries__unit__path", path))
+    return any_of(clauses)
 
 
 def circulars_for(user):
@@ -97,8 +97,7 @@ def is_office_over(user, region) -> bool:
 def records_for(user):
     paths = region_paths(user, Role.DISCIPLINE)
     qs = AccountabilityRecord.objects.select_related("unit", "region")
-    q = _any([Q(region_path__startswith=p) for p in paths])
-    return qs.none() if q is None else qs.filter(q)
+    return qs.filter(under_any("region_path", paths)) if paths else qs.none()
 
 
 def get_record_for_user(user, pk) -> AccountabilityRecord:
@@ -106,22 +105,15 @@ def get_record_for_user(user, pk) -> AccountabilityRecord:
 
 
 def discipline_membership(user, region):
-    for m in memberships(user):
-        if m.role == Role.DISCIPLINE and region.path.startswith(m.unit.region.path):
-            return m
-    return None
+    return membership_over(user, Role.DISCIPLINE, region.path)
 
 
 # --- recipients -------------------------------------------------------------------------
 
 
 def _over(region, role) -> list[User]:
-    prefixes = [region.path[:n] for n in range(2, len(region.path) + 1)]
-    return list(
-        User.objects.filter(
-            memberships__role=role, memberships__unit__region__path__in=prefixes
-        ).distinct()
-    )
+    above = at_or_above("memberships__unit__region__path", region.path)
+    return list(User.objects.filter(above, memberships__role=role).distinct())
 
 
 def offices_over(region) -> list[User]:

@@ -18,7 +18,7 @@ from duban.core.http import error_status, post_only, read_only
 from duban.documents.render_views import _download
 from duban.inspections.selectors import get_inspection_for_user
 from duban.org.models import Role
-from duban.org.scope import memberships, roles_of
+from duban.org.scope import memberships_as, roles_of
 
 from . import actions, scope
 from . import documents as docs
@@ -279,7 +279,7 @@ def policy_edit(request, pk):
 
 
 def _discipline_only(user):
-    if not any(m.role == Role.DISCIPLINE for m in memberships(user)):
+    if Role.DISCIPLINE not in roles_of(user):
         raise PermissionDenied(_("Only discipline inspectors keep accountability records."))
 
 
@@ -317,7 +317,7 @@ def _record_input(form, user, record=None) -> actions.RecordInput:
     if record is not None:
         region = record.region
     else:
-        region = next(m.unit.region for m in memberships(user) if m.role == Role.DISCIPLINE)
+        region = memberships_as(user, Role.DISCIPLINE)[0].unit.region
     return actions.RecordInput(
         region=region,
         measure=data["measure"],

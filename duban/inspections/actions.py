@@ -22,11 +22,11 @@ from django.utils.translation import gettext as _
 
 from duban.audit import log as audit
 from duban.core.exceptions import InvalidInput, NotAllowed
-from duban.ledger.models import State
 from duban.org.models import Membership, Region, Role
-from duban.org.scope import membership_over, memberships
+from duban.org.scope import membership_over, membership_overlapping
 from duban.workcalendar.workdays import add_working_days
 
+from . import plugins
 from .models import ACCEPTANCE_LEVEL_CHOICES, Inspection, InspectionKind, ReportCadence
 
 __all__ = [
@@ -89,13 +89,7 @@ def office_membership_for(user, region: Region) -> Membership | None:
 
     The region is the office's own, lies inside it, or lies above it (an ancestor).
     """
-    for m in memberships(user):
-        if m.role != Role.OFFICE:
-            continue
-        own = m.unit.region.path
-        if region.path.startswith(own) or own.startswith(region.path):
-            return m
-    return None
+    return membership_overlapping(user, Role.OFFICE, region.path)
 
 
 def editor_membership_for(user, region: Region) -> Membership | None:
@@ -360,15 +354,9 @@ def update_inspection(
             after = _audit_values(current)
             changed = [name for name in ALL_FIELDS if before[name] != after[name]]
             if "acceptance_levels" in changed and (
-                current.problems.filter(state=State.UNDER_ACCEPTANCE).exists()
+                refusal := plugins.level_change_refusal(current)
             ):
-                raise InvalidInput(
-                    _(
-                        "Problems of this inspection are under acceptance at the current levels. "
-                        "Change the acceptance levels once they have been accepted or returned."
-                    ),
-                    "acceptance_levels",
-                )
+                raise InvalidInput(refusal, "acceptance_levels")
             if changed:
                 current.save(update_fields=changed)
                 audit.record(

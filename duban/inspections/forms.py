@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from duban.core.limits import FreeTextLimits
 from duban.org.models import Region, RegionLevel, Role
-from duban.org.scope import memberships
+from duban.org.scope import at_or_above, region_paths, under
 
 from . import actions
 from .models import ACCEPTANCE_LEVEL_CHOICES, Inspection, InspectionKind, ReportCadence, Weekday
@@ -39,11 +39,11 @@ def target_regions(user, current: Region | None = None):
     """Regions an office may target: its own, those inside it and, for a new round
     (current=None), those above it. A round's editor may not move it above his region."""
     q = Q(pk__in=[current.pk] if current else [])
-    for m in memberships(user):
-        if m.role == Role.OFFICE:
-            path = m.unit.region.path
-            ancestors = [] if current else [path[:n] for n in range(2, len(path))]
-            q |= Q(level__in=TARGET_LEVELS) & (Q(path__startswith=path) | Q(path__in=ancestors))
+    for path in region_paths(user, Role.OFFICE):
+        reach = under("path", path)
+        if current is None:
+            reach |= at_or_above("path", path, itself=False)
+        q |= Q(level__in=TARGET_LEVELS) & reach
     # Two parents loaded with each region: labels show the full name (省市区) without a query each.
     return Region.objects.filter(q).select_related("parent__parent").order_by("code")
 

@@ -7,18 +7,16 @@ user may see, so a count never reveals more than the ledger it links to.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from duban.core.exceptions import ActionError
 from duban.core.http import error_status, form_methods, read_only
-from duban.ledger.models import Problem, State
 from duban.org.models import Role
 from duban.org.scope import roles_of
 
-from . import actions
+from . import actions, plugins
 from .forms import InspectionForm
 from .models import ACCEPTANCE_LEVEL_CHOICES
 from .selectors import get_inspection_for_user, inspections_visible_to
@@ -33,32 +31,6 @@ def _refused(request, message, status, inspection=None):
     )
 
 
-def _counts_by_state(user, inspection_ids) -> dict[int, dict[str, int]]:
-    """{inspection id: {state: number of problems the user sees}}, in one aggregate query."""
-    counts = {pk: {} for pk in inspection_ids}
-    if not inspection_ids:
-        return counts
-    rows = (
-        Problem.objects.visible_to(user)
-        .filter(inspection_id__in=inspection_ids)
-        .values("inspection_id", "state")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    for row in rows:
-        counts[row["inspection_id"]][row["state"]] = row["n"]
-    return counts
-
-
-def _state_rows(counts: dict[str, int]) -> list[dict]:
-    """The states that hold problems, in life-cycle order, with their labels."""
-    return [
-        {"state": state, "label": label, "count": counts[state]}
-        for state, label in State.choices
-        if counts.get(state)
-    ]
-
-
 def _level_labels(inspection) -> list[str]:
     labels = dict(ACCEPTANCE_LEVEL_CHOICES)
     return [str(labels.get(level, level)) for level in inspection.acceptance_levels]
@@ -69,10 +41,10 @@ def inspection_list(request):
     if refusal := read_only(request):
         return refusal
     inspections = list(inspections_visible_to(request.user).select_related("target_region"))
-    counts = _counts_by_state(request.user, [i.pk for i in inspections])
+    counts = plugins.counts_by_state(request.user, [i.pk for i in inspections])
     for inspection in inspections:
-        inspection.state_counts = _state_rows(counts[inspection.pk])
-        inspection.problem_total = sum(counts[inspection.pk].values())
+        inspection.state_counts = counts[inspection.pk]
+        inspection.problem_total = sum(row["count"] for row in counts[inspection.pk])
     return render(
         request,
         "inspections/inspection_list.html",
@@ -88,11 +60,11 @@ def inspection_detail(request, pk):
     inspection = get_inspection_for_user(request.user, pk)
     if refusal := read_only(request):
         return refusal
-    counts = _counts_by_state(request.user, [inspection.pk])[inspection.pk]
+    counts = plugins.counts_by_state(request.user, [inspection.pk])[inspection.pk]
     context = {
         "inspection": inspection,
-        "state_counts": _state_rows(counts),
-        "problem_total": sum(counts.values()),
+        "state_counts": counts,
+        "problem_total": sum(row["count"] for row in counts),
         "levels": _level_labels(inspection),
         "can_edit": actions.editor_membership_for(request.user, inspection.target_region)
         is not None,

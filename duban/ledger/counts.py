@@ -52,8 +52,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Substr
 from django.utils import timezone
 
-from duban.org.models import REGION_ROLES, UNIT_ROLES, Role
-from duban.org.scope import memberships, region_paths, under_any
+from duban.org.scope import region_only_scope, under_any
 
 from .models import LedgerCount, LedgerCountDay, Problem
 from .pace import Pace, pace_on, pace_q
@@ -240,14 +239,12 @@ def roll_forward(today: dt.date | None = None) -> bool:
 def counted_scope(user) -> list[str] | None:
     """The region paths whose problems are exactly what `user` may read, or None.
 
-    Mirrors problem_scope_q (duban.org.scope): region roles see their regions' problems;
-    unit roles (through the units a problem is linked to) and lead officials (their own
-    problems) see sets the counters do not key on, so those users are counted live.
+    Users whose scope is not regions alone (duban.org.scope.region_only_scope), and regions
+    deeper than the counters' key, are counted live.
     """
-    roles = {m.role for m in memberships(user)}
-    if roles & UNIT_ROLES or Role.LEAD_OFFICIAL in roles:
+    paths = region_only_scope(user)
+    if paths is None:
         return None
-    paths = region_paths(user, *REGION_ROLES)
     if any(len(path) > KEY_DEPTH for path in paths):
         return None
     return paths

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from duban.audit.models import AuditEvent
-from duban.org.scope import memberships
+from duban.org.scope import nested, units_of
 
 from .models import (
     AcceptanceReview,
@@ -117,16 +117,16 @@ def _unit_conflict(problem: Problem, by) -> str | None:
     lead = problem.lead_unit
     if lead is None:
         return None
-    for m in memberships(by):
-        if m.unit_id == lead.pk:
+    for unit in units_of(by):
+        if unit.pk == lead.pk:
             return _("You belong to %(unit)s, the unit that applied for closing this problem") % {
                 "unit": lead
             }
-        if m.unit.path.startswith(lead.path) or lead.path.startswith(m.unit.path):
+        if nested(unit.path, lead.path):
             return _(
                 "You belong to %(your_unit)s, a unit above or below %(unit)s, which applied "
                 "for closing this problem"
-            ) % {"your_unit": m.unit, "unit": lead}
+            ) % {"your_unit": unit, "unit": lead}
     return None
 
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from duban.accounts.models import User
 from duban.inspections.models import Inspection
 from duban.org.models import Region, RegionLevel, Role, Unit
-from duban.org.scope import business_region_paths, inspection_scope_q, under_any
+from duban.org.scope import business_region_paths, inspection_scope_q, under, under_any
 
 from .models import Category, ProblemUnit, Source, State
 from .pace import Pace, pace_q
@@ -179,10 +179,10 @@ class ProblemFilterForm(forms.Form):
         if data.get("unit"):
             unit = data["unit"]
             # A subquery, not a join: no duplicate rows, so no DISTINCT and counts stay cheap.
-            linked = ProblemUnit.objects.filter(unit__path__startswith=unit.path)
+            linked = ProblemUnit.objects.filter(under("unit__path", unit.path))
             queryset = queryset.filter(pk__in=linked.values("problem_id"))
         if data.get("region"):
-            queryset = queryset.filter(region_path__startswith=data["region"].path)
+            queryset = queryset.filter(under("region_path", data["region"].path))
         if data.get("category"):
             queryset = queryset.filter(category__in=data["category"])
         if data.get("source"):

@@ -11,7 +11,9 @@ from .pace import pace_q
 class ProblemQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Every problem `user` may read; the only gate for lists, API and exports."""
-        q = problem_scope_q(user)
+        from .models import ProblemUnit
+
+        q = problem_scope_q(user, ProblemUnit.objects)
         return self.none() if q is None else self.filter(q)
 
     def overdue(self, today: dt.date | None = None, overdue: bool = True):

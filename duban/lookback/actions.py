@@ -19,7 +19,7 @@ from duban.ledger import actions as ledger
 from duban.ledger.models import State
 from duban.notify.actions import notify
 from duban.org.models import Membership, Role
-from duban.org.scope import membership_over, memberships
+from duban.org.scope import holders_over, membership_over, memberships, memberships_as, nested
 
 from . import method, selectors
 from .models import LookbackCheck, LookbackDraw, Outcome, Stratum
@@ -106,9 +106,7 @@ def plan_draw(
     if unknown:
         raise InvalidInput(_("Strata are “unit” and/or “category”."), "strata")
     seed, size, share, strata = _clean_inputs(seed, size, share, min_age_days, strata)
-    if not region.path.startswith(inspection.target_region.path) and not (
-        inspection.target_region.path.startswith(region.path)
-    ):
+    if not nested(region.path, inspection.target_region.path):
         raise InvalidInput(_("The region lies outside the inspection's region."), "region")
     as_of = as_of or timezone.localdate()
     problems = selectors.candidate_problems(inspection, region, as_of, min_age_days)
@@ -254,10 +252,10 @@ def _checker_membership(check, by):
     """The membership the drawn checker acts under: an acceptor role first, then any business role."""
     if by is None or check.checker_id != by.pk:
         raise NotAllowed(_("Only the drawn checker records this check."))
+    acceptor = memberships_as(by, Role.ACCEPTOR)
+    if acceptor:
+        return acceptor[0]
     mine = memberships(by)
-    for m in mine:
-        if m.role == Role.ACCEPTOR:
-            return m
     if not mine:
         raise NotAllowed(_("Only the drawn checker records this check."))
     return mine[0]
@@ -267,9 +265,7 @@ def _unit_and_office(problem):
     unit_people = Membership.objects.filter(
         unit_id=problem.lead_unit_id, role__in=(Role.LIAISON, Role.UNIT_HEAD)
     )
-    offices = Membership.objects.filter(role=Role.OFFICE)
-    region_paths = [problem.region_path[:n] for n in range(1, len(problem.region_path) + 1)]
-    offices = offices.filter(unit__region__path__in=region_paths)
+    offices = holders_over(Role.OFFICE, problem.region_path)
     users = {m.user for m in unit_people.select_related("user")}
     users |= {m.user for m in offices.select_related("user")}
     return users

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
+from duban.org.scope import nested
+
 METHOD = "sha256-v1"
 
 
@@ -123,7 +125,7 @@ def draw(seed: str, candidates: list[Candidate], n: int) -> Result:
 
 def related(a: str, b: str) -> bool:
     """Two units are the same, or one lies above the other in the unit tree (paths "/1/5/")."""
-    return a.startswith(b) or b.startswith(a)
+    return nested(a, b)
 
 
 def independent(member: PoolMember, candidate: Candidate) -> bool:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from duban.accounts.models import User
 from duban.ledger.models import Problem, ProblemUnit, State, UnitRole
 from duban.org.models import BUSINESS_ROLES, Membership, Role, Unit
-from duban.org.scope import memberships
+from duban.org.scope import regions_of, under, under_any
 
 from . import method
 from .models import LookbackCheck, LookbackDraw, Outcome, Stratum
@@ -28,9 +28,9 @@ def closed_before(as_of: dt.date, min_age_days: int) -> dt.datetime:
 
 def candidate_problems(inspection, region, as_of: dt.date, min_age_days: int) -> QuerySet:
     return Problem.objects.filter(
+        under("region_path", region.path),
         inspection=inspection,
         state=State.CLOSED,
-        region_path__startswith=region.path,
         closed_at__lt=closed_before(as_of, min_age_days),
     ).order_by("ledger_number", "id")
 
@@ -69,9 +69,9 @@ def candidates(problems, strata) -> list[method.Candidate]:
 def default_pool(region) -> QuerySet:
     """双随机's pool by default: the acceptors of the draw's region and the regions below it."""
     return User.objects.filter(
+        under("memberships__unit__region__path", region.path),
         is_active=True,
         memberships__role=Role.ACCEPTOR,
-        memberships__unit__region__path__startswith=region.path,
     ).distinct()
 
 
@@ -79,9 +79,9 @@ def pool_choices(region) -> QuerySet:
     """Whom an office may put in a pool: people with a business role in its region."""
     return (
         User.objects.filter(
+            under("memberships__unit__region__path", region.path),
             is_active=True,
             memberships__role__in=BUSINESS_ROLES,
-            memberships__unit__region__path__startswith=region.path,
         )
         .distinct()
         .order_by("username")
@@ -103,8 +103,7 @@ def pool_members(users) -> list[method.PoolMember]:
 
 def office_regions(user) -> list:
     """The regions in which `user` is rectification office staff (outermost first)."""
-    regions = [m.unit.region for m in memberships(user) if m.role == Role.OFFICE]
-    return sorted(regions, key=lambda r: (len(r.path), r.path))
+    return regions_of(user, Role.OFFICE)
 
 
 def draws_for_user(user) -> QuerySet:
@@ -112,8 +111,6 @@ def draws_for_user(user) -> QuerySet:
     paths = [r.path for r in office_regions(user)]
     if not paths:
         return LookbackDraw.objects.none()
-    from duban.org.scope import under_any
-
     return LookbackDraw.objects.filter(under_any("region_path", paths)).select_related(
         "inspection", "region", "created_by"
     )

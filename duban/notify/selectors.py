@@ -3,7 +3,7 @@
 from django.shortcuts import get_object_or_404
 
 from duban.org.models import Role, Unit
-from duban.org.scope import memberships, roles_of, under_any
+from duban.org.scope import region_paths, roles_of, under_any
 
 from .models import Notification, Robot
 
@@ -23,8 +23,7 @@ def is_office(user) -> bool:
 
 def robot_units_for(user):
     """Units whose robots the user sets up: office staff, units in their region subtree."""
-    paths = {m.unit.region.path for m in memberships(user) if m.role == Role.OFFICE}
-    return Unit.objects.filter(under_any("region__path", paths))
+    return Unit.objects.filter(under_any("region__path", region_paths(user, Role.OFFICE)))
 
 
 def robots_for(user):

@@ -100,7 +100,9 @@ class Unit(models.Model):
             Unit.objects.filter(pk=self.pk).update(path=path)
 
     def subtree(self):
-        return Unit.objects.filter(path__startswith=self.path)
+        from .scope import under  # scope reads these models; asked here at call time
+
+        return Unit.objects.filter(under("path", self.path))
 
     @property
     def label(self) -> str:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from duban.audit import log as audit
 from duban.core.exceptions import ActionError, Conflict, InvalidInput, NotAllowed
 from duban.org.models import Role, Unit, UnitKind
-from duban.org.scope import memberships, roles_of
+from duban.org.scope import region_paths, roles_of, topmost
 from duban.workcalendar import workdays
 
 from .models import CalendarDay
@@ -34,15 +34,11 @@ def may_edit(user) -> bool:
     """The calendar is one for the whole installation, so it is kept by the top office: the
     office staff of a region with no rectification office above it. A county office reads
     it but does not move the deadlines of the whole province."""
-    paths = {m.unit.region.path for m in memberships(user) if m.role == Role.OFFICE}
+    paths = region_paths(user, Role.OFFICE)
     if not paths:
         return False
     offices = Unit.objects.filter(kind=UnitKind.OFFICE).values_list("region__path", flat=True)
-    office_paths = set(offices)
-    return any(
-        not any(path.startswith(other) and path != other for other in office_paths)
-        for path in paths
-    )
+    return bool(topmost(paths, set(offices)))
 
 
 def top_office_only() -> str:

@@ -499,3 +499,217 @@ def test_it_refuses_the_api_without_a_token(world, scene):
         url = _fill(path, scene)
         response = client.generic(method.upper(), url, data="{}", content_type="application/json")
         assert response.status_code == 401, f"anonymous {method} {url} → {response.status_code}"
+
+
+# --- the positive side: the right role in scope gets in --------------------------------------
+#
+# Twins of the world's roles in another city (杭州市, where the scene's inspection is): the same
+# role out of scope. For each route, RIGHTS says who gets in and how (GET where the page
+# answers GET, else POST with an empty form); the object's other readers lack the right
+# and are refused (403, or the status given); each holder's twin gets 404.
+
+FAR = {
+    "far_office": ("far_office_unit", "office"),
+    "far_liaison": ("far_unit", "liaison"),
+    "far_unit_head": ("far_unit", "unit_head"),
+    "far_lead_official": ("far_unit", "lead_official"),
+    "far_acceptor": ("far_office_unit", "acceptor"),
+    "far_discipline": ("far_office_unit", "discipline"),
+    "far_viewer": ("far_office_unit", "viewer"),
+    "far_sysadmin": ("far_office_unit", "sysadmin"),
+}
+TWIN = {
+    "office": "far_office",
+    "liaison": "far_liaison",
+    "unit_head": "far_unit_head",
+    "lead_official": "far_lead_official",
+    "county_acceptor": "far_acceptor",
+    "city_acceptor": "far_acceptor",
+    "discipline": "far_discipline",
+    "viewer": "far_viewer",
+    "sysadmin": "far_sysadmin",
+    "far_office": "office",  # the scene's inspection is 杭州's: the world's office is the twin
+}
+FAR_READERS = ["far_office", "far_liaison", "far_unit_head", "far_lead_official"]
+FAR_READERS += ["far_acceptor", "far_discipline", "far_viewer"]
+NOTICE_READERS = READERS["notice"]
+
+# route: (method, who gets in, their status[, status of the kind's other readers]). A POST
+# carries an empty form: 400 (the input refused) says the door opened; 409 that the scene's
+# object is past that step already.
+RIGHTS = {
+    "ledger:problem_detail": ("get", SEES, 200),
+    "ledger:problem_edit": ("get", ["office"], 200),
+    "ledger:problem_action": ("get", ["liaison"], 200),  # save_plan, on the claimed problem
+    "ledger:evidence_download": ("get", SEES, 200),
+    "ledger:evidence_thumbnail": ("get", SEES, 200),
+    "ledger:evidence_review": ("post", ["unit_head"], 302),
+    "render:closing_record_docx": ("get", SEES, 200),  # on a problem applied for closing
+    "render:closing_record_pdf": ("get", SEES, 200),
+    "inspections:detail": ("get", FAR_READERS, 200),
+    "inspections:edit": ("get", ["far_office"], 200),
+    "render:progress_report_docx": ("get", FAR_READERS, 200),
+    "render:progress_report_pdf": ("get", FAR_READERS, 200),
+    "render:public_notice_docx": ("get", ["far_office"], 200),
+    "render:public_notice_pdf": ("get", ["far_office"], 200),
+    "escalation:policy_edit": ("get", ["far_office"], 200),
+    "account_admin:user_detail": ("get", ["sysadmin"], 200),
+    "account_admin:membership_add": ("post", ["sysadmin"], 400),
+    "account_admin:unlock": ("post", ["sysadmin"], 302),
+    "account_admin:password_reset": ("post", ["sysadmin"], 200),
+    "twofactor:admin_reset": ("post", ["sysadmin"], 302),
+    "account_admin:membership_remove": ("post", ["sysadmin"], 302),
+    "audit:event_detail": ("get", ["auditor"], 200),
+    "documents:import_preview": ("get", ["office"], 200),
+    "documents:import_progress": ("get", ["office"], 302),
+    "documents:import_commit": ("post", ["office"], 400),
+    "documents:import_run_again": ("post", ["office"], 302),
+    "documents:export_progress": ("get", ["office"], 200),
+    "documents:export_download": ("get", ["office"], 200),
+    "documents:export_run_again": ("post", ["office"], 302),
+    "notify:mark_read": ("post", ["liaison"], 302),
+    "notify:robot_edit": ("get", ["office"], 200),
+    # A POST would call the group's real webhook; past the scope check, GET answers 405.
+    "notify:robot_test": ("get", ["office"], 405),
+    "notify:robot_delete": ("post", ["office"], 302),
+    "escalation:notice_detail": ("get", NOTICE_READERS, 200),
+    "escalation:notice_document_docx": ("get", NOTICE_READERS, 200),
+    "escalation:notice_document_pdf": ("get", NOTICE_READERS, 200),
+    "escalation:notice_acknowledge": ("post", ["liaison", "unit_head"], (302, 409)),
+    # The empty answer is refused before the role is asked: 400 for every reader.
+    "escalation:notice_answer": ("post", ["liaison", "unit_head"], 400, 400, 403),
+    "escalation:circular_detail": ("get", NOTICE_READERS, 200),
+    "escalation:circular_document_docx": ("get", NOTICE_READERS, 200),
+    "escalation:circular_document_pdf": ("get", NOTICE_READERS, 200),
+    "escalation:circular_approve": ("post", ["office"], 409),  # approved in the scene
+    "escalation:circular_discard": ("post", ["office"], 409),
+    "escalation:interview_detail": ("get", NOTICE_READERS, 200),
+    "escalation:record_edit": ("get", ["discipline"], 200),
+    "lookback:draw_detail": ("get", ["office"], 200),
+    "lookback:check_detail": ("get", ["office", "county_acceptor"], 200),
+    "lookback:check_evidence": ("get", ["office", "county_acceptor"], 200),
+    # Role pages without an object: the role gets in, every other role is refused.
+    "ledger:problem_create": ("get", ["office", "far_office"], 200),
+    "inspections:create": ("get", ["office", "far_office"], 200),
+    # About the unit 吴兴分局: the office of another city is the twin out of scope.
+    "render:supervision_notice_docx": ("get", ["office"], 200),
+    "render:supervision_notice_pdf": ("get", ["office"], 200),
+    "documents:import_upload": ("get", ["office", "far_office"], 200),
+    "feedback:upload": ("get", ["office", "far_office"], 200),
+    "feedback:review": ("post", ["office", "far_office"], 400),
+    "supervision:late_reports": ("get", ["office", "far_office"], 200),
+    "workcalendar:year": ("get", ["office", "far_office"], 200),
+    "workcalendar:remove": ("post", ["office", "far_office"], 400),
+    "notify:robot_list": ("get", ["office", "far_office"], 200),
+    "lookback:draw_create": ("get", ["office", "far_office"], 200),
+    "account_admin:user_list": ("get", ["sysadmin", "far_sysadmin"], 200),
+    "account_admin:user_create": ("get", ["sysadmin", "far_sysadmin"], 200),
+    "audit:event_list": ("get", ["auditor"], 200),
+    "audit:verify": ("get", ["auditor"], 200),
+    "audit:export": ("get", ["auditor"], 200),
+    "escalation:record_list": ("get", ["discipline", "far_discipline"], 200),
+    "escalation:record_create": ("get", ["discipline", "far_discipline"], 200),
+}
+# Routes whose object is not the kind's scene object.
+POSITIVE_OBJECT = {
+    "render:closing_record_docx": "applied_problem",
+    "render:closing_record_pdf": "applied_problem",
+}
+# Routes about one object whose holders' twins are not out of its scope.
+NO_TWIN = {"audit:event_detail"}  # the audit administrator reads the whole chain
+# Role pages without an object in the URL have no twin out of scope, but for these two.
+ROLE_PAGES_ABOUT_AN_OBJECT = {"render:supervision_notice_docx", "render:supervision_notice_pdf"}
+
+
+@pytest.fixture
+def far(world, scene):
+    """The twins: each role once more, at units of 杭州市, the region of the scene's inspection."""
+    from duban.ledger.tests.flow import member
+    from duban.org.models import Unit, UnitKind
+
+    region = scene["inspection"].target_region
+    units = {
+        "far_office_unit": Unit.objects.create(
+            name="杭州市整改办", kind=UnitKind.OFFICE, region=region
+        ),
+        "far_unit": Unit.objects.create(
+            name="杭州市生态环境局", kind=UnitKind.DEPARTMENT, region=region
+        ),
+    }
+    users = {name: member(name, units[unit], role) for name, (unit, role) in FAR.items()}
+    world.users.update(users)
+    return users
+
+
+def _positive_path(name, scene):
+    if name == "ledger:problem_action":
+        return reverse(name, kwargs={"pk": scene["problem"].pk, "action": "save_plan"})
+    if name in ROLE_PAGES_ABOUT_AN_OBJECT:  # the unit the notice is addressed to
+        return reverse(name, kwargs={"pk": scene["problem"].lead_unit_id})
+    if name in POSITIVE_OBJECT:
+        return _full_path(name, {**scene, "problem": scene[POSITIVE_OBJECT[name]]})
+    return _full_path(name, scene)
+
+
+def _as(world, username):
+    client = Client()
+    client.force_login(world.users[username])
+    return client
+
+
+def _readers_of(name):
+    kind = PAGE_DECISIONS[name]
+    if kind in READERS:
+        readers = READERS[kind]
+        return FAR_READERS if kind == "inspection" else readers
+    return [u for u in EVERYONE + list(FAR) if u != "outsider"]
+
+
+RIGHT_KINDS = sorted({PAGE_DECISIONS[name] for name in RIGHTS})
+
+
+@pytest.mark.parametrize("kind", RIGHT_KINDS)
+def test_it_lets_the_right_role_in_scope_in_and_keeps_its_twin_and_the_other_roles_out(
+    world, scene, far, kind
+):
+    from duban.ledger.tests.flow import problem_in
+
+    if kind == "problem":
+        scene["applied_problem"] = problem_in(world, "closing_applied", ledger_number="第7号")
+    routes = [name for name in RIGHTS if PAGE_DECISIONS[name] == kind]
+    wrong = []
+
+    def check(username, method, name, expected):
+        path = _positive_path(name, scene)
+        status = getattr(_as(world, username), method)(path).status_code
+        if status not in expected:
+            wrong.append(f"{username} {method.upper()} {name} → {status}, not {expected}")
+
+    # Refusals first: they change nothing, and the holders' own requests may.
+    for name in routes:
+        method, holders, _status, *refusal = RIGHTS[name]
+        twins = set()
+        if name not in NO_TWIN and (
+            kind not in ("office", "sysadmin", "discipline") or name in ROLE_PAGES_ABOUT_AN_OBJECT
+        ):
+            twins = {TWIN[u] for u in holders if u in TWIN} - set(holders)
+        for twin in sorted(twins):
+            check(twin, method, name, (404,))
+        for username in _readers_of(name):
+            if username not in holders and username not in twins:
+                check(username, method, name, tuple(refusal) or (403,))
+    for name in routes:
+        method, holders, status, *_refusal = RIGHTS[name]
+        # A PDF is the .docx's page drawn once more: one holder shows the door opens.
+        for username in holders[:1] if name.endswith("_pdf") else holders:
+            check(username, method, name, status if isinstance(status, tuple) else (status,))
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_it_says_who_gets_in_on_every_route_about_an_object_or_a_role():
+    decided = {
+        name
+        for name, kind in PAGE_DECISIONS.items()
+        if kind not in ("public", "own", "list", "export")
+    }
+    assert decided - set(RIGHTS) == set(), "routes without a positive check"

@@ -17,6 +17,13 @@ from duban.core import limits
 from duban.documents.actions import create_units
 from duban.ledger import actions
 from duban.org.models import Membership, RegionLevel, Role, Unit, UnitKind
+from duban.org.scope import (
+    holders_overlapping,
+    lies_in_any,
+    region_paths_of,
+    under,
+    widest_first,
+)
 
 from . import parsing
 from .layout import RawRow, Table, _clean, find_table
@@ -262,7 +269,7 @@ class UnitDirectory:
         key = _clean(name).replace("人民政府", "政府")
         found = self.by_key.get(key, [])
         if len(found) > 1 and self.scope_paths:
-            inside = [u for u in found if u.region.path.startswith(self.scope_paths)]
+            inside = [u for u in found if lies_in_any(u.region.path, self.scope_paths)]
             found = inside or found
         if len(found) > 1:
             raise Ambiguous(found)
@@ -276,8 +283,9 @@ def _collective_units(region, cache: dict) -> list[Unit]:
             Unit.objects.filter(
                 kind=UnitKind.GOVERNMENT,
                 region__level=RegionLevel.COUNTY,
-                region__path__startswith=region.path,
-            ).select_related("region")
+            )
+            .filter(under("region__path", region.path))
+            .select_related("region")
         )
     return cache[region.pk]
 
@@ -318,14 +326,12 @@ def default_actor(inspection):
     Offices covering the whole region come first (the shortest region path), then by id.
     """
     target = inspection.target_region.path
-    candidates = [
-        m
-        for m in Membership.objects.filter(role=Role.OFFICE, user__is_active=True).select_related(
-            "user", "unit__region"
-        )
-        if target.startswith(m.unit.region.path) or m.unit.region.path.startswith(target)
-    ]
-    candidates.sort(key=lambda m: (len(m.unit.region.path), m.user_id))
+    candidates = list(
+        holders_overlapping(Role.OFFICE, target)
+        .filter(user__is_active=True)
+        .select_related("user", "unit__region")
+    )
+    candidates = widest_first(candidates)
     return candidates[0].user if candidates else None
 
 
@@ -363,7 +369,7 @@ def import_file(
             result.errors.append(
                 RowError(None, None, None, _("Only rectification office staff may import a list."))
             )
-    office_paths = tuple(m.unit.region.path for m in offices)
+    office_paths = region_paths_of(offices)
     scope_paths = office_paths or (
         (inspection.target_region.path,) if inspection is not None else ()
     )
@@ -411,7 +417,7 @@ def _resolve_units(result, directory, create_units, office_paths, unit_map):
                         )
                     )
                 return name  # created at commit
-            if office_paths and not unit.region.path.startswith(office_paths):
+            if office_paths and not lies_in_any(unit.region.path, office_paths):
                 result.errors.append(
                     RowError(
                         row.sheet,

@@ -13,7 +13,7 @@ from django.db.models import Count
 
 from duban.ledger.models import Problem
 from duban.org.models import Role, Unit
-from duban.org.scope import memberships
+from duban.org.scope import lies_in_any, region_paths
 
 register = template.Library()
 
@@ -33,14 +33,14 @@ def _overdue_lead_units(user, inspection, office_paths):
     return [
         {"unit": unit, "overdue": counts[unit.pk]}
         for unit in units
-        if any(unit.region.path.startswith(path) for path in office_paths)
+        if lies_in_any(unit.region.path, office_paths)
     ]
 
 
 @register.inclusion_tag("documents/_inspection_documents.html", takes_context=True)
 def inspection_documents(context, inspection):
     user = context["request"].user
-    office_paths = [m.unit.region.path for m in memberships(user) if m.role == Role.OFFICE]
+    office_paths = region_paths(user, Role.OFFICE)
     return {
         "inspection": inspection,
         "is_office": bool(office_paths),

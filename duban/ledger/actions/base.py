@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from duban.audit import log as audit
 from duban.core.exceptions import ActionError, Conflict, NotAllowed, WrongState
 from duban.org.models import Role
-from duban.org.scope import acting_membership
+from duban.org.scope import acting_membership, acting_memberships
 
 from .. import counts, duties
 from ..models import (
@@ -217,16 +217,6 @@ def _level_acceptor(problem: Problem, by):
         if m.unit.region.level == level:
             return m
     return None
-
-
-def acting_memberships(by, problem, roles):
-    from duban.org.scope import memberships
-
-    return [
-        m
-        for m in memberships(by)
-        if m.role in roles and problem.region_path.startswith(m.unit.region.path)
-    ]
 
 
 def open_notice(problem: Problem) -> PublicNotice | None:

@@ -7,8 +7,8 @@ from django.utils.translation import gettext as _
 
 from duban.core import limits
 from duban.core.exceptions import Conflict, InvalidInput, NotAllowed
-from duban.org.models import Membership, Role
-from duban.org.scope import acting_membership
+from duban.org.models import Role
+from duban.org.scope import holds_role_in, in_region_of, lies_in, membership_over
 
 from ..models import (
     Measure,
@@ -185,8 +185,7 @@ def _set_milestones(problem: Problem, milestones) -> None:
 
 def _check_office_scope(by, region) -> object:
     """The office membership under which `by` may register a problem in `region`."""
-    probe = Problem(region=region, region_path=region.path)
-    membership = acting_membership(by, probe, (Role.OFFICE,))
+    membership = membership_over(by, Role.OFFICE, region.path)
     if membership is None:
         raise NotAllowed(
             _("Only the rectification office of this region may register problems here.")
@@ -196,9 +195,8 @@ def _check_office_scope(by, region) -> object:
 
 def _check_units_in_scope(membership, units) -> None:
     """An office links only units of its own region: linked units' staff will see the problem."""
-    region_path = membership.unit.region.path
     for unit in units:
-        if unit is not None and not unit.region.path.startswith(region_path):
+        if unit is not None and not in_region_of(membership, unit.region.path):
             raise InvalidInput(
                 _("%(unit)s lies outside the region of your office.") % {"unit": unit}, "lead_unit"
             )
@@ -208,16 +206,12 @@ def _check_official_in_scope(membership, official) -> None:
     """The lead official sees and endorses the problem: one of the office's region only."""
     if official is None:
         return
-    if not Membership.objects.filter(
-        user=official,
-        role=Role.LEAD_OFFICIAL,
-        unit__region__path__startswith=membership.unit.region.path,
-    ).exists():
+    if not holds_role_in(official, Role.LEAD_OFFICIAL, membership.unit.region.path):
         raise InvalidInput(_("Choose a lead official of your region."), "lead_official")
 
 
 def _check_inspection_covers(inspection, region) -> None:
-    if not region.path.startswith(inspection.target_region.path):
+    if not lies_in(region.path, inspection.target_region.path):
         raise InvalidInput(
             _("%(region)s lies outside the region of the inspection (%(target)s).")
             % {"region": region, "target": inspection.target_region},

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from duban.audit import log as audit
 from duban.core.exceptions import ActionError, InvalidInput
 from duban.org.models import Region, Unit
+from duban.org.scope import lies_in
 
 from .. import counts
 from ..models import (
@@ -346,7 +347,7 @@ def split_problem(parent: Problem, *, by, children: list[dict]) -> list[Problem]
         _bump(parent)
         for index, child in enumerate(children, start=1):
             unit = child["lead_unit"]
-            if not unit.region.path.startswith(parent.region_path):
+            if not lies_in(unit.region.path, parent.region_path):
                 raise InvalidInput(
                     _("%(unit)s lies outside the region of the parent problem.") % {"unit": unit}
                 )

@@ -4,7 +4,7 @@ import pytest
 
 from duban.accounts.models import User
 from duban.inspections.models import Inspection
-from duban.ledger.models import Problem
+from duban.ledger.models import Problem, ProblemUnit
 from duban.org.models import Membership, Region, Role, Unit, UnitKind, region_path
 from duban.org.scope import (
     acting_membership,
@@ -59,7 +59,7 @@ def test_it_reads_roles_of_active_users_only(world):
     assert has_business_role(world.viewer)
     assert not has_business_role(world.auditor) and not has_business_role(world.sysadmin)
     assert memberships(world.outsider) == []
-    assert problem_scope_q(world.outsider) is None
+    assert problem_scope_q(world.outsider, ProblemUnit.objects) is None
 
     User.objects.filter(pk=world.office.pk).update(is_active=False)
     assert memberships(User.objects.get(pk=world.office.pk)) == []

@@ -28,6 +28,7 @@ from duban.ledger.filters import ProblemFilterForm
 from duban.ledger.models import Problem
 from duban.ledger.views.listing import page_rows
 from duban.org.models import Region, Unit
+from duban.org.scope import under
 
 DEEP_FILTER = {"state": "in_progress", "category": "water", "page": "20"}
 
@@ -99,7 +100,7 @@ class Command(BaseCommand):
         world = scale.ensure_world(inspection)
         office = world.office
         city = Region.objects.get(code="330500")
-        scoped_total = Problem.objects.filter(region_path__startswith=city.path).count()
+        scoped_total = Problem.objects.filter(under("region_path", city.path)).count()
 
         client = Client()
         client.force_login(office)
