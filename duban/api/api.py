@@ -27,6 +27,7 @@ from duban.ledger import actions
 from duban.ledger.files import StoredFileChanged, evidence_response
 from duban.ledger.filters import SORTS, ProblemFilterForm
 from duban.ledger.models import (
+    PACE_FIELDS,
     AcceptanceReview,
     ClosingApplication,
     Evidence,
@@ -148,6 +149,27 @@ def _ref(obj):
 
 def _region(region):
     return {"code": region.code, "name": region.name}
+
+
+# What _list_item reads, and no more: the long texts of 50 problems are not worth loading.
+LIST_ITEM_FIELDS = (
+    *PACE_FIELDS,
+    "inspection__code",
+    "ledger_number",
+    "title",
+    "source",
+    "category",
+    "region__code",
+    "region__name",
+    "lead_unit__name",
+    "lead_official__display_name",
+    "lead_official__username",
+    "is_key",
+    "is_difficult",
+    "is_sensitive",
+    "is_rebound",
+    "updated_at",
+)
 
 
 def _list_item(problem: Problem, today) -> dict:
@@ -485,8 +507,10 @@ def list_problems(request):
             after = paging.read_cursor(raw_cursor, Problem, ordering)
         except paging.BadCursor as error:
             return Status(400, {"detail": str(error), "errors": {"cursor": [str(error)]}})
-    problems = form.apply(Problem.objects.visible_to(user)).select_related(
-        "inspection", "region", "lead_unit", "lead_official"
+    problems = (
+        form.apply(Problem.objects.visible_to(user))
+        .select_related("inspection", "region", "lead_unit", "lead_official")
+        .only(*LIST_ITEM_FIELDS)
     )
     size = settings.DUBAN_PAGE_SIZE
     if page is not None:
