@@ -134,10 +134,17 @@ TEMPLATES = [
 ]
 
 DATA_DIR = Path(env_str("DUBAN_DATA_DIR", str(PROJECT_DIR / "var")))
+_database_url = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'duban.sqlite3'}")
+# Server (PostgreSQL) connections are kept between requests (a new one costs more than many a page);
+# each gunicorn worker serves one request at a time, so one kept connection per worker is the
+# pool. Health checks ping a kept connection before its first use in a request, so a database
+# that restarted costs no failed request once it is back.
+_persistent = not _database_url.startswith("sqlite:")
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'duban.sqlite3'}"),
-        conn_max_age=env_int("DUBAN_DB_CONN_MAX_AGE", 0),
+        _database_url,
+        conn_max_age=env_int("DUBAN_DB_CONN_MAX_AGE", 600 if _persistent else 0),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -22,12 +22,14 @@ from ninja.files import UploadedFile
 
 from duban.accounts.models import User
 from duban.audit.models import AuditEvent
+from duban.core import paging
 from duban.core.http import MAX_PAGE, page_number
 from duban.inspections.models import Inspection
 from duban.ledger import actions
 from duban.ledger.files import StoredFileChanged, evidence_response
-from duban.ledger.filters import ProblemFilterForm
+from duban.ledger.filters import SORTS, ProblemFilterForm
 from duban.ledger.models import (
+    PACE_FIELDS,
     AcceptanceReview,
     ClosingApplication,
     Evidence,
@@ -293,6 +295,27 @@ def _ref(obj):
 
 def _region(region):
     return {"code": region.code, "name": region.name}
+
+
+# What _list_item reads, and no more: the long texts of 50 problems are not worth loading.
+LIST_ITEM_FIELDS = (
+    *PACE_FIELDS,
+    "inspection__code",
+    "ledger_number",
+    "title",
+    "source",
+    "category",
+    "region__code",
+    "region__name",
+    "lead_unit__name",
+    "lead_official__display_name",
+    "lead_official__username",
+    "is_key",
+    "is_difficult",
+    "is_sensitive",
+    "is_rebound",
+    "updated_at",
+)
 
 
 def _list_item(problem: Problem, today) -> dict:
@@ -561,9 +584,31 @@ def _filter_parameters() -> list[dict]:
             {"in": "query", "name": name, "required": False, "schema": schema}
             | ({"description": field.label} if field.label else {})
         )
-    parameters.append(
-        {"in": "query", "name": "page", "required": False, "schema": {"type": "integer"}}
-    )
+    parameters += [
+        {
+            "in": "query",
+            "name": "cursor",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "Where the page starts: the opaque cursor of the previous page's "
+            "`next` link (its filters and sort kept). Constant time at any depth.",
+        },
+        {
+            "in": "query",
+            "name": "page",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+            "description": "A page number, instead of a cursor; a deep page costs more.",
+        },
+        {
+            "in": "query",
+            "name": "count",
+            "required": False,
+            "schema": {"type": "string", "enum": ["true", "false"]},
+            "description": "With true, the answer's `count` says how many problems match "
+            "(this reads every one of them); null otherwise.",
+        },
+    ]
     return parameters
 
 
@@ -578,28 +623,61 @@ def _values(field) -> list[str]:
     openapi_extra={"parameters": _filter_parameters()},
 )
 def list_problems(request):
-    """The ledger list: the same filters, sort orders and pages as the list page."""
+    """The ledger list: the same filters and sort orders as the list page.
+
+    Walk it by following `next`: each next page starts after the last problem of the
+    one before (a `cursor`), read off an index in the same time at any depth, and
+    problems added meanwhile are neither repeated nor skipped. `page=N` still works,
+    but a deep page number costs more. `count` (how many match) only with `count=true`.
+    """
     user = request.auth
     form = ProblemFilterForm(request.GET, user=user)
-    page = page_number(request.GET.get("page"))
-    if page is None:
+    raw_cursor = request.GET.get("cursor")
+    page = None if raw_cursor else page_number(request.GET.get("page"))
+    if raw_cursor and request.GET.get("page"):
+        message = _("Give either a page or a cursor, not both.")
+        return Status(400, {"detail": message, "errors": {"cursor": [message]}})
+    if not raw_cursor and page is None:
         message = _("Page must be a whole number from 1 to %(last)s.") % {"last": MAX_PAGE}
         return Status(400, {"detail": message, "errors": {"page": [message]}})
+    want_count = request.GET.get("count", "false")
+    if want_count not in ("true", "false"):
+        message = _("Count must be true or false.")
+        return Status(400, {"detail": message, "errors": {"count": [message]}})
     if not form.is_valid():
         errors = {name: [str(e) for e in errors] for name, errors in form.errors.items()}
         return Status(400, {"detail": form.error_text(), "errors": errors})
-    problems = form.apply(Problem.objects.visible_to(user)).select_related(
-        "inspection", "region", "lead_unit", "lead_official"
+    ordering = SORTS[form.cleaned_data.get("sort") or "id"]
+    after = None
+    if raw_cursor:
+        try:
+            after = paging.read_cursor(raw_cursor, Problem, ordering)
+        except paging.BadCursor as error:
+            return Status(400, {"detail": str(error), "errors": {"cursor": [str(error)]}})
+    problems = (
+        form.apply(Problem.objects.visible_to(user))
+        .select_related("inspection", "region", "lead_unit", "lead_official")
+        .only(*LIST_ITEM_FIELDS)
     )
-    count = problems.count()
     size = settings.DUBAN_PAGE_SIZE
-    start = (page - 1) * size
-    rows = problems[start : start + size] if start < count else []
+    if page is not None:
+        start = (page - 1) * size
+        rows = paging.rows_at(problems, start, size + 1)
+    else:
+        rows = paging.rows_after(problems, ordering, after, size + 1)
+    next_url = None
+    if len(rows) > size:
+        rows = rows[:size]
+        query = request.GET.copy()
+        query.pop("page", None)
+        query["cursor"] = paging.cursor_for(rows[-1], ordering)
+        next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
     today = timezone.localdate()
     return {
-        "count": count,
+        "count": problems.count() if want_count == "true" else None,
         "page": page,
         "page_size": size,
+        "next": next_url,
         "results": [_list_item(p, today) for p in rows],
     }
 

@@ -100,9 +100,14 @@ class ProblemListItem(Schema):
 
 
 class ProblemPage(Schema):
-    count: int
-    page: int
+    count: int | None = Field(
+        None, description="How many problems match; only with `count=true` (it reads them all)."
+    )
+    page: int | None = Field(None, description="The page number asked for; null with `cursor`.")
     page_size: int
+    next: str | None = Field(
+        None, description="The next page's URL (with a `cursor`); null on the last page."
+    )
     results: list[ProblemListItem]
 
 

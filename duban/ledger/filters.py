@@ -179,7 +179,12 @@ class ProblemFilterForm(forms.Form):
         if data.get("unit"):
             unit = data["unit"]
             # A subquery, not a join: no duplicate rows, so no DISTINCT and counts stay cheap.
-            linked = ProblemUnit.objects.filter(under("unit__path", unit.path))
+            # The unit's subtree is read first: given the ids, PostgreSQL estimates how many
+            # problems they link and picks a hash join, not a nested probe per problem.
+            subtree = list(
+                Unit.objects.filter(under("path", unit.path)).values_list("pk", flat=True)
+            )
+            linked = ProblemUnit.objects.filter(unit__in=subtree)
             queryset = queryset.filter(pk__in=linked.values("problem_id"))
         if data.get("region"):
             queryset = queryset.filter(under("region_path", data["region"].path))

@@ -182,10 +182,20 @@ class Problem(models.Model):
         verbose_name_plural = _("problems")
         indexes = [
             models.Index(fields=["inspection", "state"]),
-            models.Index(fields=["state", "deadline"]),
             # The ledger lists in id order: (filter, id) indexes give a page without sorting.
             models.Index(fields=["state", "id"]),
             models.Index(fields=["category", "id"]),
+            # Each sort order of the list (filters.SORTS), alone and under a state filter: a
+            # page is read off the index (forwards or backwards) without sorting the ledger,
+            # and a cursor's next page starts at its key (duban.core.keyset).
+            models.Index(fields=["deadline", "id"]),
+            models.Index(fields=["updated_at", "id"]),
+            models.Index(fields=["ledger_number", "id"]),
+            models.Index(fields=["progress_percent", "id"]),
+            models.Index(fields=["state", "deadline", "id"]),
+            models.Index(fields=["state", "updated_at", "id"]),
+            models.Index(fields=["state", "ledger_number", "id"]),
+            models.Index(fields=["state", "progress_percent", "id"]),
             models.Index(fields=["lead_unit", "state"]),
             models.Index(fields=["lead_official"]),
             models.Index(fields=["region_path", "id"]),

@@ -100,6 +100,8 @@ def test_it_serves_the_openapi_document_listing_every_path(api_as):
         "region",
         "sort",
         "page",
+        "cursor",
+        "count",
     } <= names
 
 

@@ -2,13 +2,22 @@
 
 The outage is real: every connection to the test database is terminated and new ones are
 refused (ALLOW_CONNECTIONS false), while a live server answers over HTTP; then the
-database is let back in and the same requests succeed.
+database is let back in and the same requests succeed. The last test does it to gunicorn
+as deployed, whose workers keep their database connection between requests (the default
+on PostgreSQL): the kept connection dies with the outage and the same worker serves again.
 """
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -98,3 +107,95 @@ def test_it_answers_again_once_the_database_is_back(callers):
     assert status == 200 and "results" in json.loads(body)
     assert fetch(*callers["page"])[0] == 200
     assert fetch(*callers["health"])[0] == 200
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _server_backends(name: str) -> list[int]:
+    """The ids of the server processes other than ours connected to the database `name`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+@pytest.fixture
+def gunicorn(callers, live_server, tmp_path):
+    """gunicorn as deployed (one worker, settings left at their defaults) on the test database."""
+    db = connection.settings_dict
+    port = _free_port()
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("DJANGO_") and name != "DUBAN_DB_CONN_MAX_AGE"
+    }
+    env |= {
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}"
+        f"/{db['NAME']}",
+        "DUBAN_BIND": f"127.0.0.1:{port}",
+        "DUBAN_WEB_WORKERS": "1",
+    }
+    log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115 - closed below
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", "python:duban.gunicorn_conf"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        # Wait until it listens (or has died): a wait for start-up, not a timed assertion.
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert server.poll() is None, (tmp_path / "gunicorn.log").read_text()
+        base = f"http://127.0.0.1:{port}"
+        yield {
+            name: (url.replace(live_server.url, base), headers)
+            for name, (url, headers) in callers.items()
+        }
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+        log.close()
+
+
+def test_gunicorn_keeps_its_connection_and_serves_again_after_an_outage(gunicorn):
+    name = connection.settings_dict["NAME"]
+    assert fetch(*gunicorn["page"])[0] == 200
+    kept = _server_backends(name)
+    assert fetch(*gunicorn["api"])[0] == 200
+    # One connection, kept from one request to the next (not one per request).
+    assert len(kept) == 1 and _server_backends(name) == kept
+
+    # A restart between two requests: the kept connection is found dead and replaced before
+    # use (the health check), so no request fails once the database is back.
+    with database_down():
+        pass
+    assert _server_backends(name) == []
+    assert fetch(*gunicorn["api"])[0] == 200
+    kept = _server_backends(name)
+
+    with database_down():
+        status, headers, body = fetch(*gunicorn["api"])
+        assert status == 503 and headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+        assert json.loads(body)["detail"]
+        status, headers, _body = fetch(*gunicorn["page"])
+        assert status == 503 and headers["Content-Type"].startswith("text/html")
+
+    # The same worker, without a restart: its dead connection is replaced on the next request.
+    status, _headers, body = fetch(*gunicorn["api"])
+    assert status == 200 and "results" in json.loads(body)
+    assert fetch(*gunicorn["page"])[0] == 200
+    assert fetch(*gunicorn["health"])[0] == 200
+    assert len(_server_backends(name)) == 1 and _server_backends(name) != kept

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
+from duban.core import paging
 from duban.core.http import page_number
 from duban.org.scope import business_region_paths
 
@@ -63,10 +64,10 @@ ROW_FIELDS = (
 
 def page_rows(queryset, offset: int, limit: int) -> list:
     """The rows of one page, with what the table shows joined in (also timed by bench_ledger)."""
-    return list(
-        queryset.select_related("inspection", "lead_unit", "lead_official").only(*ROW_FIELDS)[
-            offset : offset + limit
-        ]
+    return paging.rows_at(
+        queryset.select_related("inspection", "lead_unit", "lead_official").only(*ROW_FIELDS),
+        offset,
+        limit,
     )
 
 
