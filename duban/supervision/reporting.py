@@ -12,7 +12,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -22,13 +22,13 @@ from django.utils.translation import ngettext
 from duban.audit import log as audit
 from duban.inspections.models import Inspection
 from duban.ledger.models import Problem, ProgressReport, State
-from duban.notify.actions import notify
+from duban.notify.actions import notify_many
 from duban.org.models import Role
 
 from .cycles import last_closed_period
 from .models import ReportGap
 from .people import members_by_unit, office_language
-from .sweep import rule, take_once, taken_keys
+from .sweep import batches, rule, take_many, take_once, taken_keys
 
 
 def _start_of(day: dt.date) -> dt.datetime:
@@ -40,27 +40,27 @@ def _ledger_url(unit_id: int) -> str:
 
 
 def close_reported_gaps(now: dt.datetime) -> int:
-    """Gaps whose problem has reported since the period began: closed at that report's time."""
-    closable = list(
+    """Gaps whose problem has reported since the period began: closed at that report's time.
+
+    One UPDATE for all of them: each gap gets the time of its problem's first report
+    submitted on or after the period's first day (local time).
+    """
+    since_start = (
+        ProgressReport.objects.annotate(submitted_day=TruncDate("submitted_at"))
+        .filter(problem_id=OuterRef("problem_id"), submitted_day__gte=OuterRef("period_start"))
+        .order_by("submitted_at")
+    )
+    closable = (
         ReportGap.objects.filter(reported_at__isnull=True, problem__last_report_at__isnull=False)
         .annotate(reported_day=TruncDate("problem__last_report_at"))
         .filter(reported_day__gte=F("period_start"))
-        .values_list("pk", "problem_id", "period_start")
+        # last_report_at may be ahead of the reports (a report removed): such a gap stays.
+        .filter(Exists(since_start))
+        .values("pk")
     )
-    closed = 0
-    for pk, problem_id, start in closable:
-        first = (
-            ProgressReport.objects.filter(problem_id=problem_id, submitted_at__gte=_start_of(start))
-            .order_by("submitted_at")
-            .values_list("submitted_at", flat=True)
-            .first()
-        )
-        if first is None:  # last_report_at is ahead of the reports (a report removed)
-            continue
-        closed += ReportGap.objects.filter(pk=pk, reported_at__isnull=True).update(
-            reported_at=first
-        )
-    return closed
+    return ReportGap.objects.filter(pk__in=closable, reported_at__isnull=True).update(
+        reported_at=Subquery(since_start.values("submitted_at")[:1])
+    )
 
 
 def _flag_period(inspection: Inspection, key: str, period, now: dt.datetime) -> Counter:
@@ -122,6 +122,7 @@ def _flag_period(inspection: Inspection, key: str, period, now: dt.datetime) -> 
         for _problem, unit_id in late:
             by_unit[unit_id] += 1
         contacts = members_by_unit(by_unit, Role.LIAISON)
+        messages = []
         for unit_id, count in sorted(by_unit.items()):
             with office_language():
                 title = ngettext(
@@ -130,16 +131,18 @@ def _flag_period(inspection: Inspection, key: str, period, now: dt.datetime) -> 
                     count,
                 ) % {"n": count, "date": period.due_on.isoformat()}
                 body = _("Report the progress of these problems as soon as possible.")
-            notify(
-                contacts.get(unit_id, []),
-                kind="report_missing",
-                # Per inspection: a unit leading problems of two rounds hears of each round's.
-                key=f"report-missing:{inspection.pk}:{unit_id}:{period.due_on.isoformat()}",
-                title=title,
-                body=body,
-                url=_ledger_url(unit_id),
-                now=now,
+            messages.append(
+                {
+                    "recipients": contacts.get(unit_id, []),
+                    "kind": "report_missing",
+                    # Per inspection: a unit leading problems of two rounds hears of each round's.
+                    "key": f"report-missing:{inspection.pk}:{unit_id}:{period.due_on.isoformat()}",
+                    "title": title,
+                    "body": body,
+                    "url": _ledger_url(unit_id),
+                }
             )
+        notify_many(messages, now=now)
         counts["report_gap_flagged"] += len(late)
         counts["report_reminder_contact"] += len(by_unit)
         rung.data.update(gaps=len(late), units=len(by_unit))
@@ -162,24 +165,33 @@ def _remind_heads(inspection: Inspection, today: dt.date, now: dt.datetime) -> C
     if not groups:
         return counts
     heads = members_by_unit((unit for unit, _due in groups), Role.UNIT_HEAD)
-    for (unit_id, due_on), gaps in sorted(groups.items()):
-        gap_ids = [pk for pk, _problem in gaps]
+
+    def key(unit_id, due_on):
         # Per inspection, like the gaps: another round's gaps of the unit have their own step.
-        key = f"report-late-head:{inspection.pk}:{unit_id}:{due_on.isoformat()}"
+        return f"report-late-head:{inspection.pk}:{unit_id}:{due_on.isoformat()}"
+
+    for batch in batches(sorted(groups.items())):
         with transaction.atomic():
-            rung = take_once(
-                key,
-                kind="report_reminder_head",
+            taken = take_many(
+                (
+                    {
+                        "key": key(unit_id, due_on),
+                        "kind": "report_reminder_head",
+                        "unit_id": unit_id,
+                        "inspection_id": inspection.pk,
+                        "data": {"due_on": due_on.isoformat(), "gaps": len(gaps)},
+                    }
+                    for (unit_id, due_on), gaps in batch
+                ),
                 now=now,
-                unit_id=unit_id,
-                inspection=inspection,
-                data={"due_on": due_on.isoformat(), "gaps": len(gap_ids)},
             )
-            if rung is None:
+            fresh = [(group, gaps) for group, gaps in batch if key(*group) in taken]
+            if not fresh:
                 continue
-            ReportGap.objects.filter(pk__in=gap_ids, head_reminded_at__isnull=True).update(
-                head_reminded_at=now
-            )
+            ReportGap.objects.filter(
+                pk__in=[pk for _group, gaps in fresh for pk, _problem in gaps],
+                head_reminded_at__isnull=True,
+            ).update(head_reminded_at=now)
             audit.record_many(
                 {
                     "actor": None,
@@ -189,25 +201,30 @@ def _remind_heads(inspection: Inspection, today: dt.date, now: dt.datetime) -> C
                     "after": {"due_on": due_on.isoformat()},
                     "problem_id": problem_id,
                 }
+                for (_unit, due_on), gaps in fresh
                 for _pk, problem_id in gaps
             )
-            with office_language():
-                title = ngettext(
-                    "Your unit is late with %(n)d progress report due on %(date)s",
-                    "Your unit is late with %(n)d progress reports due on %(date)s",
-                    len(gap_ids),
-                ) % {"n": len(gap_ids), "date": due_on.isoformat()}
-                body = _("The unit's contact was reminded; the reports are still missing.")
-            notify(
-                heads.get(unit_id, []),
-                kind="report_missing_head",
-                key=key,
-                title=title,
-                body=body,
-                url=_ledger_url(unit_id),
-                now=now,
-            )
-        counts["report_reminder_head"] += 1
+            messages = []
+            for (unit_id, due_on), gaps in fresh:
+                with office_language():
+                    title = ngettext(
+                        "Your unit is late with %(n)d progress report due on %(date)s",
+                        "Your unit is late with %(n)d progress reports due on %(date)s",
+                        len(gaps),
+                    ) % {"n": len(gaps), "date": due_on.isoformat()}
+                    body = _("The unit's contact was reminded; the reports are still missing.")
+                messages.append(
+                    {
+                        "recipients": heads.get(unit_id, []),
+                        "kind": "report_missing_head",
+                        "key": key(unit_id, due_on),
+                        "title": title,
+                        "body": body,
+                        "url": _ledger_url(unit_id),
+                    }
+                )
+            notify_many(messages, now=now)
+        counts["report_reminder_head"] += len(fresh)
     return counts
 
 
