@@ -170,24 +170,13 @@ class Verdict:
 # verify() reads rows as plain tuples in chunks (no model instances, no Django converters) and
 # writes each event's canonical JSON by hand: the same bytes as event_hash() builds through
 # json.dumps of a dict, in the same key order (sorted). An event whose fast hash differs is
-# checked again with event_hash() itself before it is called broken, so the fast path can
-# only make a run faster, never change a verdict.
+# checked again with event_hash() itself (and a time that differs with shown_time_matches())
+# before it is called broken, so the fast path makes a run faster, never changes a verdict.
 
 _encode = json.JSONEncoder(
     ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str
 ).encode
 _string = json.encoder.encode_basestring  # what _encode writes for a str (ensure_ascii=False)
-_UTC = dt.UTC
-
-
-def _json(value) -> str:
-    if type(value) is str:
-        return _string(value)
-    if type(value) is int:
-        return int.__repr__(value)
-    if value is None:
-        return "null"
-    return _encode(value)
 
 
 def _stored_json(text) -> str:
@@ -195,26 +184,6 @@ def _stored_json(text) -> str:
     if text == "{}":
         return text
     return _encode(json.loads(text) if isinstance(text, str | bytes) else text)
-
-
-def _fast_hash(seq, at_text, actor_id, actor_name, role, action, target_type, target_id,
-               problem_id, before, after, prev_hash) -> str:  # fmt: skip
-    payload = "".join(
-        (
-            '{"action":', _json(action),
-            ',"actor_id":', _json(actor_id),
-            ',"actor_name":', _json(actor_name),
-            ',"after":', _stored_json(after),
-            ',"at":', _json(at_text),
-            ',"before":', _stored_json(before),
-            ',"prev":', _json(prev_hash),
-            ',"problem_id":', _json(problem_id),
-            ',"role":', _json(role),
-            ',"seq":', _json(seq),
-            ',"target":[', _json(target_type), ",", _string(str(target_id)), "]}",
-        )
-    )  # fmt: skip
-    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def _chunk_query(connection) -> str:
@@ -255,11 +224,12 @@ def verify(progress=None, batch: int = 10_000) -> Verdict:
     """
     connection = transaction.get_connection()
     sql = _chunk_query(connection)
-    # SQLite keeps `at` as UTC text; PostgreSQL's driver gives an aware datetime.
-    at_is_text = connection.vendor == "sqlite"
-    fromisoformat = dt.datetime.fromisoformat
-    prev_hash, expected_seq, checked, last_seq = GENESIS_HASH, 1, 0, 0
-    hashed_text, hashed_at = None, None
+    # SQLite keeps `at` as naive UTC text; PostgreSQL's driver gives an aware datetime.
+    utc_suffix = "+00:00" if connection.vendor == "sqlite" else None
+    fromisoformat, sha256, string = dt.datetime.fromisoformat, hashlib.sha256, _string
+    canonical: dict = {}  # JSON text → its canonical form: before/after values repeat a lot
+    prev_hash, expected_seq, checked, last_seq, reported = GENESIS_HASH, 1, 0, 0, 0
+    hashed_text = hashed_at = None
 
     def broken(seq: int, reason: str) -> Verdict:
         if progress and checked > reported:
@@ -272,23 +242,55 @@ def verify(progress=None, batch: int = 10_000) -> Verdict:
             rows = cursor.fetchall()
         if not rows:
             break
+        if len(canonical) > 100_000:
+            canonical.clear()
         reported = checked
-        for row in rows:
-            seq, at, at_text = row[0], row[1], row[2]
+        for (
+            seq,
+            at,
+            at_text,
+            actor_id,
+            actor_name,
+            role,
+            action,
+            target_type,
+            target_id,
+            problem_id,
+            before,
+            after,
+            stored_prev,
+            stored_hash,
+        ) in rows:
             if seq != expected_seq:
                 return broken(expected_seq, f"event #{expected_seq} is missing (next is #{seq})")
-            if row[12] != prev_hash:
+            if stored_prev != prev_hash:
                 return broken(seq, f"event #{seq} does not follow the event before it")
-            if (
-                _fast_hash(seq, at_text, *row[3:12], prev_hash) != row[13]
-                and event_hash(_stored_row(seq), prev_hash) != row[13]
-            ):
+            try:
+                before_json = canonical.get(before)
+                if before_json is None:
+                    before_json = canonical[before] = _stored_json(before)
+                after_json = canonical.get(after)
+                if after_json is None:
+                    after_json = canonical[after] = _stored_json(after)
+                # event_hash()'s canonical JSON written out, keys in sorted order.
+                payload = (
+                    f'{{"action":{string(action)},'
+                    f'"actor_id":{"null" if actor_id is None else int.__repr__(actor_id)},'
+                    f'"actor_name":{string(actor_name)},"after":{after_json},'
+                    f'"at":{string(at_text)},"before":{before_json},"prev":{string(prev_hash)},'
+                    f'"problem_id":{"null" if problem_id is None else int.__repr__(problem_id)},'
+                    f'"role":{string(role)},"seq":{int.__repr__(seq)},'
+                    f'"target":[{string(target_type)},{string(target_id)}]}}'
+                )
+                same_hash = sha256(payload.encode()).hexdigest() == stored_hash
+            except (TypeError, ValueError):
+                same_hash = False
+            if not same_hash and event_hash(_stored_row(seq), prev_hash) != stored_hash:
                 return broken(seq, f"event #{seq} was changed after it was written")
             try:
                 if at_text != hashed_text:  # events appended together share their time
                     hashed_text, hashed_at = at_text, fromisoformat(at_text)
-                shown = fromisoformat(at).replace(tzinfo=_UTC) if at_is_text else at
-                same_time = shown == hashed_at
+                same_time = (fromisoformat(at + utc_suffix) if utc_suffix else at) == hashed_at
             except (TypeError, ValueError):
                 hashed_text, same_time = None, False
             if not same_time:
@@ -299,7 +301,7 @@ def verify(progress=None, batch: int = 10_000) -> Verdict:
                         f"the time of event #{seq} was changed after it was written "
                         f"(shown {stored['at'].isoformat()}, hashed {stored['at_text']})",
                     )
-            prev_hash, expected_seq, checked = row[13], expected_seq + 1, checked + 1
+            prev_hash, expected_seq, checked = stored_hash, expected_seq + 1, checked + 1
         last_seq = rows[-1][0]
         if progress:
             progress(checked - reported)
