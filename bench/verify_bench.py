@@ -4,8 +4,8 @@
     DATABASE_URL=postgres://… .venv/bin/python bench/verify_bench.py --events 500000
 
 Builds (or tops up) a chain of N events with audit.record_many, in transactions of 10,000
-events shaped like the ledger's (state changes, progress reports with Chinese text, system
-steps), then walks it with log.verify() as the command does (a progress callback per
+events shaped like the ledger's (state changes, progress reports each with its own Chinese
+text, system steps; 1 to 40 events at a time, each group at its own time), then walks it with log.verify() as the command does (a progress callback per
 chunk) and prints the events checked, the seconds, the events a second and the queries.
 Without DATABASE_URL it uses a throwaway SQLite database; with one it writes to it: use a
 scratch database. The chain must be intact: the bench stops if the verdict is not ok.
@@ -62,7 +62,8 @@ def event(rng: random.Random, n: int) -> dict:
             "after": {
                 "period": "2026年11月",
                 "percent": rng.randrange(0, 101),
-                "text": "按整改方案推进，本月完成阶段性任务：清理堆场、完成防渗改造。",
+                # Each report's own text: a JSON value seen once (not served from a cache).
+                "text": f"第{n}次报告：按整改方案推进，本月完成阶段性任务：清理堆场、完成防渗改造。",
             },
             "problem_id": problem_id,
         }
@@ -83,7 +84,12 @@ def ensure_events(n: int) -> None:
     rng, started = random.Random(have), time.perf_counter()
     for start in range(have, n, BATCH):
         with transaction.atomic():
-            log.record_many(event(rng, k) for k in range(start, min(n, start + BATCH)))
+            k, end = start, min(n, start + BATCH)
+            while k < end:
+                # Actions append 1 to 40 events at a time, each group at its own time.
+                group = min(end - k, rng.randint(1, 40))
+                log.record_many(event(rng, j) for j in range(k, k + group))
+                k += group
     print(f"built {n - have:,} events in {time.perf_counter() - started:.0f} s")
 
 
