@@ -242,9 +242,10 @@ def verify(progress=None, batch: int = 10_000) -> Verdict:
     # SQLite keeps `at` as naive UTC text; PostgreSQL's driver gives an aware datetime.
     utc_suffix = "+00:00" if connection.vendor == "sqlite" else None
     fromisoformat, sha256, string = dt.datetime.fromisoformat, hashlib.sha256, _string
-    canonical: dict = {}  # JSON text → its canonical form: before/after values repeat a lot
+    # JSON text → its canonical form (before/after values repeat a lot), and parts of payloads.
+    canonical: dict = {}
     prev_hash, expected_seq, checked, last_seq, reported = GENESIS_HASH, 1, 0, 0, 0
-    hashed_text = hashed_at = stored_as = None
+    hashed_text = hashed_at = stored_as = quoted_text = quoted_at = None
 
     def broken(seq: int, reason: str) -> Verdict:
         if progress and checked > reported:
@@ -287,15 +288,28 @@ def verify(progress=None, batch: int = 10_000) -> Verdict:
                 after_json = canonical.get(after)
                 if after_json is None:
                     after_json = canonical[after] = _stored_json(after)
-                # event_hash()'s canonical JSON written out, keys in sorted order.
+                # event_hash()'s canonical JSON written out, keys in sorted order; the parts
+                # that repeat from event to event (who, what, when) are written once.
+                who = canonical.get((action, actor_id, actor_name))
+                if who is None:
+                    who = canonical[(action, actor_id, actor_name)] = (
+                        f'{{"action":{string(action)},'
+                        f'"actor_id":{"null" if actor_id is None else int.__repr__(actor_id)},'
+                        f'"actor_name":{string(actor_name)},"after":'
+                    )
+                role_target = canonical.get((role, target_type))
+                if role_target is None:
+                    role_target = canonical[(role, target_type)] = (
+                        f'"role":{string(role)},"seq":',
+                        f',"target":[{string(target_type)},',
+                    )
+                if at_text != quoted_text:
+                    quoted_text, quoted_at = at_text, string(at_text)
                 payload = (
-                    f'{{"action":{string(action)},'
-                    f'"actor_id":{"null" if actor_id is None else int.__repr__(actor_id)},'
-                    f'"actor_name":{string(actor_name)},"after":{after_json},'
-                    f'"at":{string(at_text)},"before":{before_json},"prev":{string(prev_hash)},'
+                    f'{who}{after_json},"at":{quoted_at},"before":{before_json},'
+                    f'"prev":{string(prev_hash)},'
                     f'"problem_id":{"null" if problem_id is None else int.__repr__(problem_id)},'
-                    f'"role":{string(role)},"seq":{int.__repr__(seq)},'
-                    f'"target":[{string(target_type)},{string(target_id)}]}}'
+                    f"{role_target[0]}{int.__repr__(seq)}{role_target[1]}{string(target_id)}]}}"
                 )
                 same_hash = sha256(payload.encode()).hexdigest() == stored_hash
             except (TypeError, ValueError):
