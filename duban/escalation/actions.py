@@ -66,7 +66,7 @@ def issue_notice(inspection, unit, problems, *, policy, now) -> SupervisionNotic
         answer_due=_next_working_day_after(today, policy.answer_working_days),
     )
     NoticeProblem.objects.bulk_create(
-        NoticeProblem(notice=notice, problem=p, deadline=p.deadline) for p in problems
+        NoticeProblem(notice=notice, problem_id=p.pk, deadline=p.deadline) for p in problems
     )
     log.record_many(
         {
