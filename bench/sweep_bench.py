@@ -7,8 +7,8 @@ gives its problems in progress a year of monthly progress reports (one in ten sk
 last month), then times three sweeps as of `--days` days from today: the first has things
 due (missing reports, reminders before deadlines, notices ending), the second runs at the
 same time and must do nothing, the third runs an hour later with nothing due. Prints the
-seconds, the queries and the counts of each, and the rows written by the idle sweeps
-(which must be 0). It writes to the database it is given: use a scratch one.
+seconds, the steps taken (rungs written), the queries and queries a step, the counts of
+each, and the rows written by the idle sweeps (which must be 0). It writes to the database it is given: use a scratch one.
 """
 
 import argparse
@@ -37,7 +37,7 @@ from duban.demo import scale  # noqa: E402
 from duban.ledger.models import Problem, ProgressReport, PublicNotice, State  # noqa: E402
 from duban.notify.models import Notification  # noqa: E402
 from duban.supervision.models import ReportGap, Rung  # noqa: E402
-from duban.supervision.sweep import run_sweep  # noqa: E402
+from duban.supervision.sweep import RULES, run_sweep  # noqa: E402
 
 REPORT_TEXT = "按整改方案推进，本月完成阶段性任务。"
 
@@ -104,31 +104,59 @@ def rows() -> dict:
     }
 
 
-def timed_sweep(label: str, now, only, profile: bool = False) -> None:
+def timed_sweep(label: str, now, only, profile: str = "", slowest: int = 0) -> None:
     before = rows()
     queries = []
 
     def count(execute, sql, params, many, context):
-        queries.append(sql)
-        return execute(sql, params, many, context)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            queries.append((time.perf_counter() - started, sql))
 
     profiler = cProfile.Profile() if profile else None
+    per_rule = {}
+
+    def timed(name, function):
+        def run(now):
+            started, first = time.perf_counter(), len(queries)
+            try:
+                return function(now)
+            finally:
+                per_rule[name] = (time.perf_counter() - started, len(queries) - first)
+
+        return run
+
+    original = dict(RULES)
+    RULES.update((name, timed(name, function)) for name, function in original.items())
     with connection.execute_wrapper(count):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
         counts = run_sweep(now, only=only)
         if profiler:
             profiler.disable()
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    RULES.update(original)
     after = rows()
     written = {k: after[k] - before[k] for k in after if after[k] != before[k]}
+    # A step is one rung taken (one reminder, one problem noticed, one notice ended, …).
+    steps = written.get("rungs", 0)
+    per_step = f", {len(queries) / steps:.3f} queries a step" if steps else ""
     print(
-        f"{label}: {seconds:.3f} s, {len(queries)} queries, counts={dict(sorted(counts.items()))}"
-        f", rows changed={written}"
+        f"{label}: {seconds:.3f} s ({cpu:.3f} s CPU here), {steps:,} steps, {len(queries)} queries{per_step}, "
+        f"counts={dict(sorted(counts.items()))}, rows changed={written}"
     )
+    if steps:
+        print(
+            "    by rule: "
+            + ", ".join(f"{name} {t:.2f} s/{n} q" for name, (t, n) in per_rule.items() if n)
+        )
+    for seconds, sql in sorted(queries, reverse=True)[:slowest]:
+        print(f"    {seconds:7.3f} s  {sql[:160]}")
     if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+        pstats.Stats(profiler).sort_stats(profile).print_stats(25)
 
 
 def main():
@@ -136,7 +164,14 @@ def main():
     parser.add_argument("--problems", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=8, help="sweep as of today + DAYS")
     parser.add_argument("--only", action="append", help="run only these rules (default: all)")
-    parser.add_argument("--profile", action="store_true", help="profile the first sweep")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="cumulative",
+        default="",
+        help="profile the first sweep (sorted by cumulative time, or the pstats key given)",
+    )
+    parser.add_argument("--slowest", type=int, default=0, help="print the N slowest queries")
     args = parser.parse_args()
     ensure_problems(args.problems)
     ensure_reports()
@@ -144,7 +179,7 @@ def main():
     print(f"database: {connection.vendor}; open problems: {open_problems:,}")
     day = timezone.localdate() + dt.timedelta(days=args.days)
     now = timezone.make_aware(dt.datetime.combine(day, dt.time(9)))
-    timed_sweep("sweep with things due", now, args.only, args.profile)
+    timed_sweep("sweep with things due", now, args.only, args.profile, args.slowest)
     timed_sweep("same time again", now, args.only)
     timed_sweep("an hour later, nothing due", now + dt.timedelta(hours=1), args.only)
 

@@ -66,22 +66,24 @@ def issue_notice(inspection, unit, problems, *, policy, now) -> SupervisionNotic
         answer_due=_next_working_day_after(today, policy.answer_working_days),
     )
     NoticeProblem.objects.bulk_create(
-        NoticeProblem(notice=notice, problem=p, deadline=p.deadline) for p in problems
+        NoticeProblem(notice=notice, problem_id=p.pk, deadline=p.deadline) for p in problems
     )
-    for problem in problems:
-        log.record(
-            actor=None,
-            role=SYSTEM,
-            action="escalation.notice",
-            target=notice,
-            after={
+    log.record_many(
+        {
+            "actor": None,
+            "role": SYSTEM,
+            "action": "escalation.notice",
+            "target": notice,
+            "after": {
                 "number": notice.number,
                 "deadline": _date(problem.deadline),
                 "ack_due": _date(notice.ack_due),
                 "answer_due": _date(notice.answer_due),
             },
-            problem_id=problem.pk,
-        )
+            "problem_id": problem.pk,
+        }
+        for problem in problems
+    )
     url = reverse("escalation:notice_detail", args=[notice.pk])
     titles = "、".join(p.ledger_number or p.title for p in problems)
     notify(
@@ -100,30 +102,43 @@ def issue_notice(inspection, unit, problems, *, policy, now) -> SupervisionNotic
 
 def list_for_circular(problem, *, unit, notice, reason, now) -> CircularEntry:
     """Put a late problem on the list of the next circular."""
-    entry = CircularEntry.objects.create(
-        inspection=problem.inspection,
-        region=circulating_region(unit),
-        unit=unit,
-        problem=problem,
-        notice=notice,
-        deadline=problem.deadline,
-        reason=reason,
-        listed_at=now,
-        days_overdue=(timezone.localdate(now) - problem.deadline).days,
+    return list_for_circular_many([problem], unit=unit, notice=notice, reason=reason, now=now)[0]
+
+
+def list_for_circular_many(problems, *, unit, notice, reason, now) -> list[CircularEntry]:
+    """list_for_circular() for many late problems of one notice: the same rows and events."""
+    region = circulating_region(unit)
+    today = timezone.localdate(now)
+    entries = CircularEntry.objects.bulk_create(
+        CircularEntry(
+            inspection=problem.inspection,
+            region=region,
+            unit=unit,
+            problem=problem,
+            notice=notice,
+            deadline=problem.deadline,
+            reason=reason,
+            listed_at=now,
+            days_overdue=(today - problem.deadline).days,
+        )
+        for problem in problems
     )
-    log.record(
-        actor=None,
-        role=SYSTEM,
-        action="escalation.listed",
-        target=entry,
-        after={
-            "reason": reason,
-            "notice": notice.number if notice else None,
-            "deadline": _date(problem.deadline),
-        },
-        problem_id=problem.pk,
+    log.record_many(
+        {
+            "actor": None,
+            "role": SYSTEM,
+            "action": "escalation.listed",
+            "target": entry,
+            "after": {
+                "reason": reason,
+                "notice": notice.number if notice else None,
+                "deadline": _date(problem.deadline),
+            },
+            "problem_id": problem.pk,
+        }
+        for problem, entry in zip(problems, entries, strict=True)
     )
-    return entry
+    return entries
 
 
 def draw_up_circular(inspection, region, entries, *, period, now) -> Circular:
@@ -178,19 +193,21 @@ def refer(inspection, unit, entries, *, policy, now) -> Interview:
     record.problems.set(problems)
     notices = {e.notice_id for e in entries if e.notice_id}
     record.notices.set(notices)
-    for problem in problems:
+    log.record_many(
+        {
+            "actor": None,
+            "role": SYSTEM,
+            "action": action,
+            "target": target,
+            "after": {"unit": unit.name, "planned_on": _date(interview.planned_on)},
+            "problem_id": problem.pk,
+        }
+        for problem in problems
         for action, target in (
             ("escalation.interview", interview),
             ("escalation.referral", record),
-        ):
-            log.record(
-                actor=None,
-                role=SYSTEM,
-                action=action,
-                target=target,
-                after={"unit": unit.name, "planned_on": _date(interview.planned_on)},
-                problem_id=problem.pk,
-            )
+        )
+    )
     told = scope.recipients(policy.referral_recipients, unit, problems)
     inspectors = {u.pk for u in scope.discipline_over(unit.region)}
     notify(

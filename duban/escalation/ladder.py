@@ -2,7 +2,7 @@
 
 Every rung's key carries the problem's deadline, so an approved extension (a new
 deadline) re-arms the ladder, and a step found for a deadline that has since moved is
-not taken. Each step runs in its own transaction with its rung (take_once).
+not taken. Each step runs in the transaction of its batch with its rung (take_many).
 """
 
 import datetime as dt
@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from duban.inspections.models import Inspection
 from duban.ledger.models import OPEN_WORK_STATES, Problem
-from duban.org.models import Region
-from duban.supervision.sweep import rule, take_once, taken_keys
+from duban.org.models import Region, Unit
+from duban.supervision.sweep import batches, rule, take_many, take_once, taken_keys
 
 from . import actions
 from .models import (
@@ -39,6 +39,18 @@ class Policies(dict):
         return self[inspection.pk]
 
 
+# The fields of a problem that a supervision notice and its message use.
+NOTICE_FIELDS = (
+    "id",
+    "inspection_id",
+    "lead_unit_id",
+    "lead_official_id",
+    "deadline",
+    "ledger_number",
+    "title",
+)
+
+
 def notice_key(problem) -> str:
     return f"escalation:notice:{problem.pk}:{problem.deadline}"
 
@@ -57,7 +69,8 @@ def issue_notices(now: dt.datetime) -> Counter:
         .filter(lead_unit__isnull=False)
         .exclude(inspection_id__in=disabled)
         .exclude(Exists(noticed))
-        .select_related("inspection__target_region", "lead_unit__region")
+        # What a notice needs of its problems (a catch-up reads thousands): not whole rows.
+        .only(*NOTICE_FIELDS)
         .order_by("inspection_id", "lead_unit_id", "deadline", "id")
     )
     taken = taken_keys(notice_key(p) for p in overdue)
@@ -65,22 +78,28 @@ def issue_notices(now: dt.datetime) -> Counter:
     for problem in overdue:
         if notice_key(problem) not in taken:
             groups[(problem.inspection_id, problem.lead_unit_id)].append(problem)
+    inspections = Inspection.objects.select_related("target_region").in_bulk(
+        {i for i, _u in groups}
+    )
+    units = Unit.objects.select_related("region").in_bulk({u for _i, u in groups})
     policies = Policies()
-    for problems in groups.values():
-        inspection, unit = problems[0].inspection, problems[0].lead_unit
+    for (inspection_id, unit_id), problems in groups.items():
+        inspection, unit = inspections[inspection_id], units[unit_id]
         with transaction.atomic():
-            fresh = [
-                p
-                for p in problems
-                if take_once(
-                    notice_key(p),
-                    kind="escalation.notice",
-                    now=now,
-                    problem=p,
-                    unit=unit,
-                    inspection=inspection,
-                )
-            ]
+            taken = take_many(
+                (
+                    {
+                        "key": notice_key(p),
+                        "kind": "escalation.notice",
+                        "problem_id": p.pk,
+                        "unit_id": unit.pk,
+                        "inspection_id": inspection.pk,
+                    }
+                    for p in problems
+                ),
+                now=now,
+            )
+            fresh = [p for p in problems if notice_key(p) in taken]
             if fresh:
                 actions.issue_notice(
                     inspection, unit, fresh, policy=policies.of(inspection), now=now
@@ -146,23 +165,35 @@ def list_late_units(now: dt.datetime) -> Counter:
             reason = ListingReason.REPEATED
         else:
             continue
-        items = unlisted.filter(notice=notice).select_related("problem__inspection").order_by("id")
-        for item in items:
-            problem = item.problem
+        items = list(
+            unlisted.filter(notice=notice).select_related("problem__inspection").order_by("id")
+        )
+        for batch in batches(items):
             with transaction.atomic():
-                if take_once(
-                    f"escalation:list:{problem.pk}:{item.deadline}",
-                    kind="escalation.listing",
+                taken = take_many(
+                    (
+                        {
+                            "key": f"escalation:list:{item.problem_id}:{item.deadline}",
+                            "kind": "escalation.listing",
+                            "problem_id": item.problem_id,
+                            "unit_id": notice.unit_id,
+                            "inspection_id": notice.inspection_id,
+                            "data": {"reason": reason, "notice": notice.pk},
+                        }
+                        for item in batch
+                    ),
                     now=now,
-                    problem=problem,
-                    unit=notice.unit,
-                    inspection=notice.inspection,
-                    data={"reason": reason, "notice": notice.pk},
-                ):
-                    actions.list_for_circular(
-                        problem, unit=notice.unit, notice=notice, reason=reason, now=now
+                )
+                fresh = [
+                    item.problem
+                    for item in batch
+                    if f"escalation:list:{item.problem_id}:{item.deadline}" in taken
+                ]
+                if fresh:
+                    actions.list_for_circular_many(
+                        fresh, unit=notice.unit, notice=notice, reason=reason, now=now
                     )
-                    counts["escalation.listing"] += 1
+            counts["escalation.listing"] += len(fresh)
     return counts
 
 
@@ -246,18 +277,20 @@ def refer_still_late(now: dt.datetime) -> Counter:
     for group in groups.values():
         inspection, unit = group[0].inspection, group[0].unit
         with transaction.atomic():
-            fresh = [
-                e
-                for e in group
-                if take_once(
-                    key(e),
-                    kind="escalation.referral",
-                    now=now,
-                    problem=e.problem,
-                    unit=unit,
-                    inspection=inspection,
-                )
-            ]
+            taken = take_many(
+                (
+                    {
+                        "key": key(e),
+                        "kind": "escalation.referral",
+                        "problem_id": e.problem_id,
+                        "unit_id": unit.pk,
+                        "inspection_id": inspection.pk,
+                    }
+                    for e in group
+                ),
+                now=now,
+            )
+            fresh = [e for e in group if key(e) in taken]
             if fresh:
                 actions.refer(inspection, unit, fresh, policy=policies.of(inspection), now=now)
                 counts["escalation.referral"] += 1

@@ -101,6 +101,18 @@ def record_change(before: Counted | None, problem) -> None:
     _add(changes)
 
 
+def record_changes(pairs) -> None:
+    """record_change() for many problems at once: (before, problem) pairs, one write for all."""
+    changes: dict[Counted, int] = defaultdict(int)
+    for before, problem in pairs:
+        after = counted(problem)
+        if before != after:
+            changes[after] += 1
+            if before is not None:
+                changes[before] -= 1
+    _add(changes)
+
+
 def record_added(problems) -> None:
     """New problems (an imported batch): one row per key they land on."""
     changes: dict[Counted, int] = defaultdict(int)

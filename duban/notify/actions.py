@@ -37,43 +37,88 @@ def notify(
     channels=False writes the inbox rows only (no e-mail, no group robot); urgent=True sends
     at once even to those who chose the daily digest (e.g. a warning about their account).
     """
-    recipients = {user.pk: user for user in recipients if user is not None and user.is_active}
-    if not recipients:
+    entry = {"recipients": recipients, "kind": kind, "key": key, "title": title, "body": body}
+    entry.update(url=url, problem=problem)
+    return notify_many([entry], now=now, channels=channels, urgent=urgent)
+
+
+_CHUNK = 500  # values per IN (…): SQLite takes a limited number of parameters
+
+
+def _chunks(values):
+    values = list(values)
+    return [values[start : start + _CHUNK] for start in range(0, len(values), _CHUNK)]
+
+
+def _existing(keys, user_ids) -> set[tuple[int, str]]:
+    """(recipient id, key) of the notifications already written for these keys and people."""
+    found = set()
+    for key_chunk in _chunks(sorted(keys)):
+        for user_chunk in _chunks(sorted(user_ids)):
+            found.update(
+                Notification.objects.filter(
+                    key__in=key_chunk, recipient_id__in=user_chunk
+                ).values_list("recipient_id", "key")
+            )
+    return found
+
+
+def notify_many(entries, *, now=None, channels: bool = True, urgent: bool = False) -> int:
+    """notify() for many events at once, in a few queries: the same rows as one call each.
+
+    `entries` are dicts of notify()'s per-event arguments (recipients, kind, key, title,
+    and optionally body, url, problem or problem_id); returns how many new notifications
+    were written. Must run in the transaction of the changes the events tell of.
+    """
+    wanted = []
+    for entry in entries:
+        users = {u.pk: u for u in entry["recipients"] if u is not None and u.is_active}
+        if users:
+            wanted.append((entry, users))
+    if not wanted:
         return 0
     now = now or timezone.now()
-    already = set(
-        Notification.objects.filter(recipient_id__in=recipients, key=key).values_list(
-            "recipient_id", flat=True
-        )
-    )
-    new = {pk: user for pk, user in recipients.items() if pk not in already}
-    if not new:
-        return 0
-    Notification.objects.bulk_create(
-        [
-            Notification(
-                recipient=user,
-                kind=kind,
-                key=key,
-                title=title[:200],
-                body=body,
-                url=url[:300],
-                problem=problem,
-                created_at=now,
+    already = _existing({e["key"] for e, _u in wanted}, {pk for _e, u in wanted for pk in u})
+    rows, new = [], {}  # new: key → {user id: user} written now
+    for entry, users in wanted:
+        key = entry["key"]
+        problem = entry.get("problem")
+        problem_id = problem.pk if problem is not None else entry.get("problem_id")
+        for pk, user in users.items():
+            if (pk, key) in already:
+                continue
+            already.add((pk, key))  # the same key twice in one call: the first one counts
+            new.setdefault(key, {})[pk] = user
+            rows.append(
+                Notification(
+                    recipient=user,
+                    kind=entry["kind"],
+                    key=key,
+                    title=entry["title"][:200],
+                    body=entry.get("body", ""),
+                    url=entry.get("url", "")[:300],
+                    problem_id=problem_id,
+                    created_at=now,
+                )
             )
-            for user in new.values()
-        ],
-        # Another sweeper may have written the same row a moment ago: the unique key decides.
-        ignore_conflicts=True,
-    )
+    if not rows:
+        return 0
+    # Another sweeper may have written the same row a moment ago: the unique key decides.
+    Notification.objects.bulk_create(rows, batch_size=_CHUNK, ignore_conflicts=True)
     if channels:
-        _plan_deliveries(key, new, now, urgent=urgent)
-    return len(new)
+        _plan_deliveries(new, now, urgent=urgent)
+    return len(rows)
 
 
-def _plan_deliveries(key: str, users: dict, now, *, urgent: bool = False) -> None:
-    """One Delivery per chosen channel; sent after commit, or held for the day's digest."""
-    prefs = {p.user_id: p for p in Preference.objects.filter(user_id__in=users)}
+def _plan_deliveries(new: dict[str, dict], now, *, urgent: bool = False) -> None:
+    """One Delivery per chosen channel; sent after commit, or held for the day's digest.
+
+    `new`: key → {user id: user} of the notifications just written.
+    """
+    users = {pk: user for told in new.values() for pk, user in told.items()}
+    prefs = {}
+    for chunk in _chunks(users):
+        prefs.update((p.user_id, p) for p in Preference.objects.filter(user_id__in=chunk))
     default = Preference()
     by_email = {
         pk
@@ -82,15 +127,26 @@ def _plan_deliveries(key: str, users: dict, now, *, urgent: bool = False) -> Non
     }
     robots_of: dict[int, set[int]] = {}
     robot_users = [pk for pk in users if prefs.get(pk, default).robot]
-    if robot_users:
+    for chunk in _chunks(robot_users):
         for robot_id, user_id in Robot.objects.filter(
-            active=True, unit__memberships__user_id__in=robot_users
+            active=True, unit__memberships__user_id__in=chunk
         ).values_list("id", "unit__memberships__user_id"):
             robots_of.setdefault(user_id, set()).add(robot_id)
     if not by_email and not robots_of:
         return  # the inbox only: most calls, when no mail server is set up
+    channel_users = by_email | set(robots_of)
+    keys = [key for key, told in new.items() if channel_users.intersection(told)]
+    position = {key: index for index, key in enumerate(keys)}
+    notifications = []
+    for key_chunk in _chunks(keys):
+        for user_chunk in _chunks(sorted(channel_users)):
+            notifications += Notification.objects.filter(
+                key__in=key_chunk, recipient_id__in=user_chunk
+            )
     rows = []
-    for n in Notification.objects.filter(key=key, recipient_id__in=by_email | set(robots_of)):
+    for n in sorted(notifications, key=lambda n: (position[n.key], n.pk)):
+        if n.recipient_id not in new[n.key]:
+            continue  # written before this call: its deliveries were planned then
         pref = prefs.get(n.recipient_id, default)
         status = Delivery.Status.HELD if pref.digest and not urgent else Delivery.Status.PENDING
         common = {"notification": n, "status": status, "next_attempt_at": now, "created_at": now}
@@ -115,20 +171,20 @@ def _plan_deliveries(key: str, users: dict, now, *, urgent: bool = False) -> Non
             )
     if not rows:
         return
-    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
-    keys = [row.key for row in rows if row.status == Delivery.Status.PENDING]
-    if keys:
-        transaction.on_commit(lambda: _enqueue(keys))
+    Delivery.objects.bulk_create(rows, batch_size=_CHUNK, ignore_conflicts=True)
+    pending = [row.key for row in rows if row.status == Delivery.Status.PENDING]
+    if pending:
+        transaction.on_commit(lambda: _enqueue(pending))
 
 
 def _enqueue(keys: list[str]) -> None:
     from .tasks import send_deliveries
 
-    ids = list(
-        Delivery.objects.filter(key__in=keys, status=Delivery.Status.PENDING).values_list(
+    ids = []
+    for chunk in _chunks(keys):
+        ids += Delivery.objects.filter(key__in=chunk, status=Delivery.Status.PENDING).values_list(
             "id", flat=True
         )
-    )
     if ids:
         send_deliveries.enqueue(ids)
 

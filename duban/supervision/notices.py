@@ -10,15 +10,12 @@ from django.utils.translation import gettext as _
 
 from duban.ledger import actions
 from duban.ledger.models import NoticeStatus, ObjectionStatus, Problem, PublicNotice, State
-from duban.notify.actions import notify
+from duban.notify.actions import notify_many
 from duban.org.models import Role
 
+from .models import Rung
 from .people import members_by_unit, office_language, problem_url
-from .sweep import rule, take_once
-
-
-class _NotClosed(Exception):
-    """Rolls back the rung when the problem did not close after all."""
+from .sweep import batches, rule, take_many
 
 
 @rule("public_notice")
@@ -42,46 +39,59 @@ def public_notice(now: dt.datetime) -> Counter:
         .exclude(state=State.CLOSED)
         .values_list("parent_id", flat=True)
     )
-    for notice in notices:
-        problem = notice.problem
-        try:
-            with transaction.atomic():
-                rung = take_once(
-                    f"notice-end:{notice.pk}",
-                    kind="notice_closed",
-                    now=now,
-                    problem=problem,
-                    unit_id=problem.lead_unit_id,
-                    inspection_id=problem.inspection_id,
-                    data={"ends_on": notice.ends_on.isoformat()},
+    for batch in batches(notices):
+        with transaction.atomic():
+            keys = {notice.pk: f"notice-end:{notice.pk}" for notice in batch}
+            taken = take_many(
+                (
+                    {
+                        "key": keys[notice.pk],
+                        "kind": "notice_closed",
+                        "problem_id": notice.problem_id,
+                        "unit_id": notice.problem.lead_unit_id,
+                        "inspection_id": notice.problem.inspection_id,
+                        "data": {"ends_on": notice.ends_on.isoformat()},
+                    }
+                    for notice in batch
+                ),
+                now=now,
+            )
+            mine = [notice for notice in batch if keys[notice.pk] in taken]
+            closed = {
+                problem.pk
+                for problem in actions.close_after_notices(
+                    mine, today=today, now=now, open_children=parents
                 )
-                if rung is None:
-                    continue
-                if (
-                    actions.close_after_notice(
-                        problem, today=today, now=now, open_children=problem.pk in parents
+            }
+            # A problem that does not close after all keeps no rung (as if never taken).
+            kept_open = [taken[keys[n.pk]] for n in mine if n.problem_id not in closed]
+            if kept_open:
+                Rung.objects.filter(pk__in=kept_open).delete()
+            done = [notice for notice in mine if notice.problem_id in closed]
+            with office_language():
+                messages = [
+                    (
+                        _("Closed after the public notice: %(problem)s")
+                        % {"problem": str(notice.problem)},
+                        _("The public notice ended on %(date)s without objection upheld.")
+                        % {"date": notice.ends_on.isoformat()},
                     )
-                    is None
-                ):
-                    raise _NotClosed
-                with office_language():
-                    title = _("Closed after the public notice: %(problem)s") % {
-                        "problem": str(problem)
+                    for notice in done
+                ]
+            notify_many(
+                (
+                    {
+                        "recipients": contacts.get(notice.problem.lead_unit_id, []),
+                        "kind": "notice_closed",
+                        "key": keys[notice.pk],
+                        "title": title,
+                        "body": body,
+                        "url": problem_url(notice.problem_id),
+                        "problem_id": notice.problem_id,
                     }
-                    body = _("The public notice ended on %(date)s without objection upheld.") % {
-                        "date": notice.ends_on.isoformat()
-                    }
-                notify(
-                    contacts.get(problem.lead_unit_id, []),
-                    kind="notice_closed",
-                    key=f"notice-end:{notice.pk}",
-                    title=title,
-                    body=body,
-                    url=problem_url(problem.pk),
-                    problem=problem,
-                    now=now,
-                )
-        except _NotClosed:
-            continue
-        counts["notice_closed"] += 1
+                    for notice, (title, body) in zip(done, messages, strict=True)
+                ),
+                now=now,
+            )
+        counts["notice_closed"] += len(done)
     return counts

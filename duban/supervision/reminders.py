@@ -18,11 +18,12 @@ from django.utils.translation import ngettext
 from duban.audit import log as audit
 from duban.inspections.models import Inspection
 from duban.ledger.models import OPEN_WORK_STATES, Milestone, Problem
-from duban.notify.actions import notify
+from duban.notify.actions import notify_many
 from duban.org.models import Role
 
+from .models import Rung
 from .people import members_by_unit, office_language, problem_url
-from .sweep import rule, take_once, taken_keys
+from .sweep import batches, rule, take_many, taken_keys
 
 
 def threshold(days_left: int, reminder_days) -> int | None:
@@ -125,44 +126,57 @@ def deadline_reminders(now: dt.datetime) -> Counter:
     if not items:
         return counts
     contacts = members_by_unit((item["lead_unit_id"] for item in items), Role.LIAISON)
-    problems = Problem.objects.in_bulk({item["id"] for item in items})
-    for item in items:
-        problem = problems[item["id"]]
+    for batch in batches(items):
         with transaction.atomic():
-            rung = take_once(
-                item["key"],
-                kind=f"{item['what']}_reminder",
+            taken = take_many(
+                (
+                    {
+                        "key": item["key"],
+                        "kind": f"{item['what']}_reminder",
+                        "problem_id": item["id"],
+                        "unit_id": item["lead_unit_id"],
+                        "inspection_id": item["inspection_id"],
+                        "data": {"date": item["date"].isoformat(), "days_left": item["days_left"]},
+                    }
+                    for item in batch
+                ),
                 now=now,
-                problem=problem,
-                unit_id=item["lead_unit_id"],
-                inspection_id=item["inspection_id"],
-                data={"date": item["date"].isoformat(), "days_left": item["days_left"]},
             )
-            if rung is None:
+            fresh = [item for item in batch if item["key"] in taken]
+            if not fresh:
                 continue
             with office_language():
-                title, body = _message(item)
-            notify(
-                contacts.get(item["lead_unit_id"], []),
-                kind=f"{item['what']}_reminder",
-                key=item["key"],
-                title=title,
-                body=body,
-                url=problem_url(problem.pk),
-                problem=problem,
+                messages = [_message(item) for item in fresh]
+            notify_many(
+                (
+                    {
+                        "recipients": contacts.get(item["lead_unit_id"], []),
+                        "kind": f"{item['what']}_reminder",
+                        "key": item["key"],
+                        "title": title,
+                        "body": body,
+                        "url": problem_url(item["id"]),
+                        "problem_id": item["id"],
+                    }
+                    for item, (title, body) in zip(fresh, messages, strict=True)
+                ),
                 now=now,
             )
-            audit.record(
-                actor=None,
-                role="system",
-                action=f"supervision.remind.{item['what']}",
-                target=rung,
-                after={
-                    "date": item["date"].isoformat(),
-                    "days_left": item["days_left"],
-                    "milestone": item["label"],
-                },
-                problem_id=problem.pk,
+            audit.record_many(
+                {
+                    "actor": None,
+                    "role": "system",
+                    "action": f"supervision.remind.{item['what']}",
+                    "target": (Rung._meta.label_lower, taken[item["key"]]),
+                    "after": {
+                        "date": item["date"].isoformat(),
+                        "days_left": item["days_left"],
+                        "milestone": item["label"],
+                    },
+                    "problem_id": item["id"],
+                }
+                for item in fresh
             )
-        counts[f"{item['what']}_reminder"] += 1
+        for item in fresh:
+            counts[f"{item['what']}_reminder"] += 1
     return counts

@@ -21,14 +21,14 @@ from django.utils.translation import ngettext
 from duban.audit import log as audit
 from duban.inspections.models import Inspection
 from duban.ledger.models import Problem, State
-from duban.notify.actions import notify
+from duban.notify.actions import notify_many
 from duban.org.models import Role
 
 from .actions import close_reported_gaps
 from .cycles import last_closed_period
 from .models import ReportGap
 from .people import members_by_unit, office_language
-from .sweep import rule, take_once, taken_keys
+from .sweep import batches, rule, take_many, take_once, taken_keys
 
 
 def _start_of(day: dt.date) -> dt.datetime:
@@ -98,6 +98,7 @@ def _flag_period(inspection: Inspection, key: str, period, now: dt.datetime) -> 
         for _problem, unit_id in late:
             by_unit[unit_id] += 1
         contacts = members_by_unit(by_unit, Role.LIAISON)
+        messages = []
         for unit_id, count in sorted(by_unit.items()):
             with office_language():
                 title = ngettext(
@@ -106,16 +107,18 @@ def _flag_period(inspection: Inspection, key: str, period, now: dt.datetime) -> 
                     count,
                 ) % {"n": count, "date": period.due_on.isoformat()}
                 body = _("Report the progress of these problems as soon as possible.")
-            notify(
-                contacts.get(unit_id, []),
-                kind="report_missing",
-                # Per inspection: a unit leading problems of two rounds hears of each round's.
-                key=f"report-missing:{inspection.pk}:{unit_id}:{period.due_on.isoformat()}",
-                title=title,
-                body=body,
-                url=_ledger_url(unit_id),
-                now=now,
+            messages.append(
+                {
+                    "recipients": contacts.get(unit_id, []),
+                    "kind": "report_missing",
+                    # Per inspection: a unit leading problems of two rounds hears of each round's.
+                    "key": f"report-missing:{inspection.pk}:{unit_id}:{period.due_on.isoformat()}",
+                    "title": title,
+                    "body": body,
+                    "url": _ledger_url(unit_id),
+                }
             )
+        notify_many(messages, now=now)
         counts["report_gap_flagged"] += len(late)
         counts["report_reminder_contact"] += len(by_unit)
         rung.data.update(gaps=len(late), units=len(by_unit))
@@ -138,24 +141,33 @@ def _remind_heads(inspection: Inspection, today: dt.date, now: dt.datetime) -> C
     if not groups:
         return counts
     heads = members_by_unit((unit for unit, _due in groups), Role.UNIT_HEAD)
-    for (unit_id, due_on), gaps in sorted(groups.items()):
-        gap_ids = [pk for pk, _problem in gaps]
+
+    def key(unit_id, due_on):
         # Per inspection, like the gaps: another round's gaps of the unit have their own step.
-        key = f"report-late-head:{inspection.pk}:{unit_id}:{due_on.isoformat()}"
+        return f"report-late-head:{inspection.pk}:{unit_id}:{due_on.isoformat()}"
+
+    for batch in batches(sorted(groups.items())):
         with transaction.atomic():
-            rung = take_once(
-                key,
-                kind="report_reminder_head",
+            taken = take_many(
+                (
+                    {
+                        "key": key(unit_id, due_on),
+                        "kind": "report_reminder_head",
+                        "unit_id": unit_id,
+                        "inspection_id": inspection.pk,
+                        "data": {"due_on": due_on.isoformat(), "gaps": len(gaps)},
+                    }
+                    for (unit_id, due_on), gaps in batch
+                ),
                 now=now,
-                unit_id=unit_id,
-                inspection=inspection,
-                data={"due_on": due_on.isoformat(), "gaps": len(gap_ids)},
             )
-            if rung is None:
+            fresh = [(group, gaps) for group, gaps in batch if key(*group) in taken]
+            if not fresh:
                 continue
-            ReportGap.objects.filter(pk__in=gap_ids, head_reminded_at__isnull=True).update(
-                head_reminded_at=now
-            )
+            ReportGap.objects.filter(
+                pk__in=[pk for _group, gaps in fresh for pk, _problem in gaps],
+                head_reminded_at__isnull=True,
+            ).update(head_reminded_at=now)
             audit.record_many(
                 {
                     "actor": None,
@@ -165,25 +177,30 @@ def _remind_heads(inspection: Inspection, today: dt.date, now: dt.datetime) -> C
                     "after": {"due_on": due_on.isoformat()},
                     "problem_id": problem_id,
                 }
+                for (_unit, due_on), gaps in fresh
                 for _pk, problem_id in gaps
             )
-            with office_language():
-                title = ngettext(
-                    "Your unit is late with %(n)d progress report due on %(date)s",
-                    "Your unit is late with %(n)d progress reports due on %(date)s",
-                    len(gap_ids),
-                ) % {"n": len(gap_ids), "date": due_on.isoformat()}
-                body = _("The unit's contact was reminded; the reports are still missing.")
-            notify(
-                heads.get(unit_id, []),
-                kind="report_missing_head",
-                key=key,
-                title=title,
-                body=body,
-                url=_ledger_url(unit_id),
-                now=now,
-            )
-        counts["report_reminder_head"] += 1
+            messages = []
+            for (unit_id, due_on), gaps in fresh:
+                with office_language():
+                    title = ngettext(
+                        "Your unit is late with %(n)d progress report due on %(date)s",
+                        "Your unit is late with %(n)d progress reports due on %(date)s",
+                        len(gaps),
+                    ) % {"n": len(gaps), "date": due_on.isoformat()}
+                    body = _("The unit's contact was reminded; the reports are still missing.")
+                messages.append(
+                    {
+                        "recipients": heads.get(unit_id, []),
+                        "kind": "report_missing_head",
+                        "key": key(unit_id, due_on),
+                        "title": title,
+                        "body": body,
+                        "url": _ledger_url(unit_id),
+                    }
+                )
+            notify_many(messages, now=now)
+        counts["report_reminder_head"] += len(fresh)
     return counts
 
 

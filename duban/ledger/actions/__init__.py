@@ -64,6 +64,7 @@ from .inputs import (
 )
 from .notice import (
     close_after_notice,
+    close_after_notices,
     decide_objection,
     end_notice,
     record_objection,
@@ -136,6 +137,7 @@ __all__ = [
     "pending_objections",
     "end_notice",
     "close_after_notice",
+    "close_after_notices",
     "PROGRESS_PHOTO_CATEGORY",
     "MAX_FILES_PER_UPLOAD",
     "PROBLEM_FIELDS",

@@ -162,6 +162,26 @@ def _record(problem, by, membership, action, before=None, after=None, target=Non
     )
 
 
+def _state_change_many(problems, name, to, **changes) -> None:
+    """_state_change() for many problems the caller has locked and checked (the sweep's batch):
+    row `name` must allow each move; one UPDATE for all, the counts moved in one write. The
+    caller records the audit events (audit.record_many) with what it knows of each."""
+    for problem in problems:
+        move(name, problem.state, to)
+    if not problems:
+        return
+    changes.setdefault("updated_at", timezone.now())
+    was = [counts.counted(problem) for problem in problems]
+    Problem.objects.filter(pk__in=[problem.pk for problem in problems]).update(
+        version=F("version") + 1, state=to, **changes
+    )
+    for problem in problems:
+        for field, value in {"state": to, **changes}.items():
+            setattr(problem, field, value)
+        problem.version += 1
+    counts.record_changes(zip(was, problems, strict=True))
+
+
 def _state_change(problem, by, membership, name, to, *, event=None, **changes):
     """The one place a problem's state changes: row `name` of the table (transitions.TABLE)
     must allow the move from the state the problem is in to `to`, else IllegalMove. With

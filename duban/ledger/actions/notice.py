@@ -18,7 +18,15 @@ from ..models import (
     State,
 )
 from ..transitions import TABLE
-from .base import _bump, _check, _record, _state_change, open_notice, pending_objections
+from .base import (
+    _bump,
+    _check,
+    _record,
+    _state_change,
+    _state_change_many,
+    open_notice,
+    pending_objections,
+)
 
 
 def record_objection(problem: Problem, *, by, text: str, pending: bool = False) -> Objection:
@@ -199,3 +207,89 @@ def close_after_notice(
     except Conflict:
         return None
     return problem
+
+
+def close_after_notices(
+    notices, *, today: dt.date, now: dt.datetime | None = None, open_children=frozenset()
+) -> list[Problem]:
+    """close_after_notice() for many problems at once, in a few queries for all of them.
+
+    `notices` are open public notices with their problems (select_related); `open_children`
+    the ids of those problems that have open child problems. Returns the problems closed,
+    in the order given; the others (an objection waits, a child is open, the notice has
+    not ended, or someone changed the problem since it was read) are left as they are.
+    Writes the same rows and audit events as one close_after_notice() each; must run
+    inside the caller's transaction.
+    """
+    candidates = [
+        notice
+        for notice in notices
+        if notice.problem.state == State.PUBLIC_NOTICE
+        and notice.status == NoticeStatus.OPEN
+        and today > notice.ends_on
+        and notice.problem_id not in open_children
+    ]
+    if not candidates:
+        return []
+    problem_ids = [notice.problem_id for notice in candidates]
+    waiting = set(
+        Objection.objects.filter(
+            notice__problem_id__in=problem_ids,
+            notice__status=NoticeStatus.OPEN,
+            status=ObjectionStatus.PENDING,
+        ).values_list("notice__problem_id", flat=True)
+    )
+    # Lock the rows, then keep only those nobody changed since they were read (a second
+    # sweeper, a person recording an objection): what _bump checks one at a time.
+    current = dict(
+        Problem.objects.select_for_update()
+        .filter(pk__in=problem_ids, state=State.PUBLIC_NOTICE)
+        .values_list("pk", "version")
+    )
+    still_open = set(
+        PublicNotice.objects.select_for_update()
+        .filter(pk__in=[notice.pk for notice in candidates], status=NoticeStatus.OPEN)
+        .values_list("pk", flat=True)
+    )
+    closing = [
+        notice
+        for notice in candidates
+        if notice.problem_id not in waiting
+        and current.get(notice.problem_id) == notice.problem.version
+        and notice.pk in still_open
+    ]
+    if not closing:
+        return []
+    now = now or timezone.now()
+    closed = [notice.problem for notice in closing]
+    before = {problem.pk: problem.state for problem in closed}
+    _state_change_many(
+        closed, "close_after_notice", State.CLOSED, closed_at=now, progress_percent=100
+    )
+    PublicNotice.objects.filter(pk__in=[notice.pk for notice in closing]).update(
+        status=NoticeStatus.ENDED
+    )
+    entries = []
+    for notice in closing:
+        problem = notice.problem
+        entries.append(
+            {
+                "actor": None,
+                "role": "system",
+                "action": "close",
+                "target": problem,
+                "before": {"state": before[problem.pk]},
+                "after": {
+                    "state": State.CLOSED,
+                    "closed_at": now.isoformat(),
+                    "progress_percent": 100,
+                    "notice": notice.pk,
+                    "notice_ended_on": notice.ends_on.isoformat(),
+                    "automatic": True,
+                },
+                "problem_id": problem.pk,
+            }
+        )
+        notice.status = NoticeStatus.ENDED
+    audit.record_many(entries)
+    return [notice.problem for notice in closing]

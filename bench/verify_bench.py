@@ -1,0 +1,135 @@
+"""Audit chain benchmark: events checked a second by `duban verify_audit`.
+
+    .venv/bin/python bench/verify_bench.py [--events 500000]
+    DATABASE_URL=postgres://… .venv/bin/python bench/verify_bench.py --events 500000
+
+Builds (or tops up) a chain of N events with audit.record_many, in transactions of 10,000
+events shaped like the ledger's (state changes, progress reports each with its own Chinese
+text, system steps; 1 to 40 events at a time, each group at its own time), then walks it with log.verify() as the command does (a progress callback per
+chunk) and prints the events checked, the seconds, the events a second and the queries.
+Without DATABASE_URL it uses a throwaway SQLite database; with one it writes to it: use a
+scratch database. The chain must be intact: the bench stops if the verdict is not ok.
+"""
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "duban.settings")
+_tmp = tempfile.mkdtemp(prefix="duban-verify-bench-")
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{_tmp}/bench.sqlite3")
+os.environ.setdefault("DUBAN_AUDIT_HEAD_FILE", f"{_tmp}/audit-heads.log")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+
+from duban.audit import log  # noqa: E402
+from duban.audit.models import AuditEvent  # noqa: E402
+
+BATCH = 10_000
+STATES = ["registered", "assigned", "claimed", "planning", "in_progress", "closing", "closed"]
+
+
+def event(rng: random.Random, n: int) -> dict:
+    kind = rng.random()
+    problem_id = rng.randrange(1, 100_000)
+    if kind < 0.5:
+        i = rng.randrange(len(STATES) - 1)
+        return {
+            "actor": None,
+            "role": "liaison",
+            "action": "claim",
+            "target": ("ledger.problem", problem_id),
+            "before": {"state": STATES[i]},
+            "after": {"state": STATES[i + 1]},
+            "problem_id": problem_id,
+        }
+    if kind < 0.8:
+        return {
+            "actor": None,
+            "role": "liaison",
+            "action": "progress.report",
+            "target": ("ledger.progressreport", n),
+            "after": {
+                "period": "2026年11月",
+                "percent": rng.randrange(0, 101),
+                # Each report's own text: a JSON value seen once (not served from a cache).
+                "text": f"第{n}次报告：按整改方案推进，本月完成阶段性任务：清理堆场、完成防渗改造。",
+            },
+            "problem_id": problem_id,
+        }
+    return {
+        "actor": None,
+        "role": "system",
+        "action": "supervision.remind.deadline",
+        "target": ("supervision.rung", n),
+        "after": {"date": "2026-12-31", "days_left": rng.choice([1, 3, 7]), "milestone": ""},
+        "problem_id": problem_id,
+    }
+
+
+def ensure_events(n: int) -> None:
+    have = AuditEvent.objects.count()
+    if have >= n:
+        return
+    rng, started = random.Random(have), time.perf_counter()
+    for start in range(have, n, BATCH):
+        with transaction.atomic():
+            k, end = start, min(n, start + BATCH)
+            while k < end:
+                # Actions append 1 to 40 events at a time, each group at its own time.
+                group = min(end - k, rng.randint(1, 40))
+                log.record_many(event(rng, j) for j in range(k, k + group))
+                k += group
+    print(f"built {n - have:,} events in {time.perf_counter() - started:.0f} s")
+
+
+def walk(run: int, total: int) -> float:
+    """One verify() as the command makes it; prints and returns its seconds."""
+    told, queries = [], []
+
+    def count(execute, sql, params, many, context):
+        queries.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        started, cpu = time.perf_counter(), time.process_time()
+        verdict = log.verify(progress=told.append)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    if not verdict.ok or sum(told) != total:
+        sys.exit(f"the chain does not verify: {verdict}")
+    print(
+        f"run {run + 1}: {verdict.checked:,} events in {seconds:.2f} s "
+        f"({cpu:.2f} s CPU here): {verdict.checked / seconds:,.0f} events/s, "
+        f"{len(queries)} queries"
+    )
+    return seconds
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=500_000)
+    parser.add_argument("--runs", type=int, default=3, help="walks to time (the best is shown)")
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    ensure_events(args.events)
+    total = AuditEvent.objects.count()
+    print(f"database: {connection.vendor}; events: {total:,}")
+    best = None
+    for run in range(args.runs):
+        seconds = walk(run, total)
+        best = seconds if best is None else min(best, seconds)
+    print(f"best: {total / best:,.0f} events/s")
+
+
+if __name__ == "__main__":
+    main()
