@@ -56,10 +56,10 @@ def event_hash(fields: dict, prev_hash: str) -> str:
 
 def _locked_head() -> AuditHead:
     # The migration creates the head; an emptied database (tests, a restore) gets it back here.
-    # No get_or_create(): this runs inside commit(), outside any atomic block.
+    # This runs inside commit(); two writers may find it missing at once.
     head = AuditHead.objects.select_for_update().filter(id=1).first()
     if head is None:
-        AuditHead.objects.create(id=1)
+        AuditHead.objects.bulk_create([AuditHead(id=1)], ignore_conflicts=True)
         head = AuditHead.objects.select_for_update().get(id=1)
     return head
 

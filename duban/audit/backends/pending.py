@@ -11,8 +11,8 @@ rolls back never took one.
 
 The buffer follows the transaction exactly as its rows do:
 - rollback(), and a connection closed in a transaction, discard it;
-- rolling back to a savepoint drops the events recorded since that savepoint (each event
-  remembers the savepoints open when it was recorded, as Django's on_commit callbacks do);
+- rolling back to a savepoint drops the events recorded since that savepoint was made
+  (an atomic block's or one made by hand with transaction.savepoint());
 - an error while appending rolls the whole transaction back and is raised: nothing is
   half-done.
 
@@ -33,8 +33,10 @@ class PendingAuditEvents:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # (savepoint ids open when recorded, unsaved AuditEvent), in the order recorded.
+        # Unsaved AuditEvents in the order recorded, and how many there were when each open
+        # savepoint was made.
         self.audit_pending: list = []
+        self.audit_marks: dict = {}
 
     # --- used by duban.audit.log ----------------------------------------------------------
 
@@ -43,14 +45,12 @@ class PendingAuditEvents:
         return self.in_atomic_block and any(not _from_testcase(b) for b in self.atomic_blocks)
 
     def add_audit_events(self, events) -> None:
-        savepoints = set(self.savepoint_ids)
-        self.audit_pending.extend((savepoints, event) for event in events)
+        self.audit_pending.extend(events)
 
     def _append_pending(self) -> None:
         from duban.audit import log  # the models load after the backend
 
-        events = [event for _savepoints, event in self.audit_pending]
-        self.audit_pending = []
+        events, self.audit_pending = self.audit_pending, []
         log.append_to_chain(events)
 
     # --- Django's transaction hooks -------------------------------------------------------
@@ -69,20 +69,27 @@ class PendingAuditEvents:
         super().commit()
 
     def rollback(self):
-        self.audit_pending = []
+        self.audit_pending, self.audit_marks = [], {}
         super().rollback()
 
     def close(self):
-        self.audit_pending = []
+        self.audit_pending, self.audit_marks = [], {}
         super().close()
 
     def connect(self):
         super().connect()
-        self.audit_pending = []
+        self.audit_pending, self.audit_marks = [], {}
+
+    def savepoint(self):
+        sid = super().savepoint()
+        if sid is not None:
+            self.audit_marks[sid] = len(self.audit_pending)
+        return sid
 
     def savepoint_rollback(self, sid):
         super().savepoint_rollback(sid)
-        self.audit_pending = [(s, event) for s, event in self.audit_pending if sid not in s]
+        # The savepoint stays (it can be rolled back to again) until it is released.
+        del self.audit_pending[self.audit_marks.get(sid, len(self.audit_pending)) :]
 
     def savepoint_commit(self, sid):
         # Atomic.__exit__ pops its block before releasing the savepoint: if only the test's
@@ -95,6 +102,9 @@ class PendingAuditEvents:
             try:
                 self._append_pending()
             except BaseException:
+                # Back to the block's savepoint, as Atomic does for an error inside it.
+                self.needs_rollback = False
                 self.savepoint_rollback(sid)
                 raise
         super().savepoint_commit(sid)
+        self.audit_marks.pop(sid, None)
