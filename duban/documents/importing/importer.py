@@ -2,7 +2,8 @@
 
 parse_file() reads the file without the database; import_file() matches the
 units, validates, and — unless it is a dry run or anything is wrong — creates
-every problem through duban.ledger.actions.register_problems in one transaction.
+every problem through duban.ledger.actions.register_problems, in batches that each
+commit with their audit events; if any fails, what the import wrote is deleted again.
 """
 
 import re
@@ -443,60 +444,104 @@ def _resolve_units(result, directory, create_units, office_paths, unit_map):
     return resolved
 
 
-# Rows registered per call of actions.register_problems(): progress moves once per batch.
-BATCH = 1000
+# Rows registered per transaction: each batch commits with its audit events, so the audit
+# chain's head is held for one batch's append at a time (see actions.register_problems).
+BATCH = 500
 
 
 def _commit(result, resolved, inspection, by, office, progress, settle=None) -> None:
-    """Create the missing units and every problem in one transaction; on any error, nothing."""
+    """Create the missing units, then register every problem in batches that commit one by one.
+
+    All or nothing for whoever imports: a refused row, a failed batch or a failing `settle`
+    leaves nothing behind. register_problems() deletes the batches it had committed, and the
+    units created here are deleted again, each with its audit event.
+    """
     officials: dict = {}
     collectives: dict = {}
-
-    class Rollback(Exception):
-        pass
-
+    created_units = _create_units(result.unknown_units, by, office)
     try:
-        with transaction.atomic():
-            created_units = {}
-            for name in result.unknown_units:
-                unit = Unit.objects.create(
-                    name=name, kind=UnitKind.DEPARTMENT, region=office.unit.region
+        rows = []
+        for row, (lead, co) in zip(result.rows, resolved, strict=True):
+            lead = created_units.get(lead, lead)
+            co_units, seen = [], {lead.pk}
+            for item in co:
+                units = (
+                    _collective_units(lead.region, collectives)
+                    if item == "collective"
+                    else [created_units.get(item, item)]
                 )
-                audit.record(
-                    actor=by,
-                    role=office.role,
-                    action="unit.create",
-                    target=unit,
-                    after={"name": unit.name, "region": unit.region.code, "source": "import"},
-                )
-                created_units[name] = unit
-            pairs = list(zip(result.rows, resolved, strict=True))
-            batch = []
-            for row, (lead, co) in progress(pairs, len(pairs), _("Registering")):
-                lead = created_units.get(lead, lead)
-                co_units, seen = [], {lead.pk}
-                for item in co:
-                    units = (
-                        _collective_units(lead.region, collectives)
-                        if item == "collective"
-                        else [created_units.get(item, item)]
-                    )
-                    for unit in units:
-                        if unit.pk not in seen:
-                            seen.add(unit.pk)
-                            co_units.append(unit)
-                batch.append((row, _item(row, lead, co_units, officials)))
-                if len(batch) == BATCH:
-                    _register(batch, inspection, by, result)
-                    batch = []
-            _register(batch, inspection, by, result)
-            if result.errors:
-                raise Rollback
+                for unit in units:
+                    if unit.pk not in seen:
+                        seen.add(unit.pk)
+                        co_units.append(unit)
+            rows.append((row, _item(row, lead, co_units, officials)))
+
+        def finish():
             result.created = len(result.rows)
             if settle is not None:
                 settle(result)
-    except Rollback:
+
+        _register(rows, inspection, by, result, _progress_of(progress, len(rows)), finish)
+    except BaseException:
         result.created = 0
+        _undo_units(created_units, by, office)
+        raise
+    if result.errors:
+        result.created = 0
+        _undo_units(created_units, by, office)
+
+
+def _create_units(names, by, office) -> dict:
+    created = {}
+    if not names:
+        return created
+    with transaction.atomic():
+        for name in names:
+            unit = Unit.objects.create(
+                name=name, kind=UnitKind.DEPARTMENT, region=office.unit.region
+            )
+            audit.record(
+                actor=by,
+                role=office.role,
+                action="unit.create",
+                target=unit,
+                after={"name": unit.name, "region": unit.region.code, "source": "import"},
+            )
+            created[name] = unit
+    return created
+
+
+def _undo_units(created: dict, by, office) -> None:
+    """The units an import created, deleted again when the import leaves nothing."""
+    if not created:
+        return
+    with transaction.atomic():
+        Unit.objects.filter(pk__in=[u.pk for u in created.values()]).delete()
+        audit.record_many(
+            {
+                "actor": by,
+                "role": office.role,
+                "action": "unit.import_undone",
+                "target": unit,
+                "before": {"name": unit.name, "region": unit.region.code},
+                "after": {"reason": "the import that created it left nothing"},
+            }
+            for unit in created.values()
+        )
+
+
+def _progress_of(progress, total: int):
+    """register_problems()'s progress(done, total) moving the importer's progress iterator."""
+    ticks = iter(progress(range(total), total, _("Registering")))
+    moved = 0
+
+    def advance(done, _total):
+        nonlocal moved
+        while moved <= done:
+            next(ticks, None)  # the iterator counts a row when asked for the next one
+            moved += 1
+
+    return advance
 
 
 def _item(row, lead, co_units, officials) -> actions.ProblemInput:
@@ -521,15 +566,20 @@ def _item(row, lead, co_units, officials) -> actions.ProblemInput:
     return actions.ProblemInput(fields, co_units=co_units, measures=measures)
 
 
-def _register(batch, inspection, by, result) -> None:
-    """Register a batch; a refused row becomes an error (the caller then rolls everything back)."""
-    if not batch:
-        return
+def _register(rows, inspection, by, result, progress, finish) -> None:
+    """Register the rows; refused rows become errors and nothing is written."""
     try:
-        actions.register_problems(by=by, inspection=inspection, items=[i for _r, i in batch])
+        actions.register_problems(
+            by=by,
+            inspection=inspection,
+            items=[item for _row, item in rows],
+            batch_size=BATCH,
+            progress=progress,
+            finish=finish,
+        )
     except actions.InvalidItems as refused:
         for index, error in refused.errors:
-            row = batch[index][0]
+            row = rows[index][0]
             column = {"deadline": "deadline", "deadline_by_date": "deadline"}.get(
                 getattr(error, "field", None), "units"
             )

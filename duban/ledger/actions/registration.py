@@ -139,13 +139,24 @@ def _checked_problem(by, inspection, item, offices: dict, officials: set) -> Pro
     return problem
 
 
-def register_problems(*, by, inspection, items, batch_size: int = 1000, progress=None) -> list:
-    """Register many problems as create_problem() would each, all or none, in one transaction.
+def register_problems(
+    *, by, inspection, items, batch_size: int = 1000, progress=None, finish=None
+) -> list:
+    """Register many problems as create_problem() would each, all or none.
 
     The same checks refuse the same items, but every item is checked before anything is
     written, and a refusal names each item (InvalidItems). Rows go in with bulk inserts of
     `batch_size`, the audit events with audit.record_many(); `progress(done, total)` is called
     after each batch.
+
+    Each batch commits in its own transaction, with its events: the audit chain's head is
+    held for one batch's append at a time, so other people's actions go on during a long
+    import. If a batch fails, the problems of the batches before it are deleted again in
+    one transaction, each with a "problem.import_undone" event, and the error is raised:
+    whoever imported sees all or none. (Inside a caller's transaction the batches are
+    savepoints and the same undo keeps that transaction all or none.) `finish()` runs last
+    inside the last batch's transaction (a caller's outcome commits with the rows); if it
+    raises, that batch rolls back and the others are undone the same way.
     """
     items = list(items)
     _load_regions(
@@ -178,16 +189,48 @@ def register_problems(*, by, inspection, items, batch_size: int = 1000, progress
             milestones=[(m.due_date, m.percent) for m in item.milestones],
         )
     pairs = list(zip(problems, items, strict=True))
-    with transaction.atomic():
-        for first in range(0, len(pairs), batch_size):
+    registered = []
+    try:
+        for first in range(0, max(len(pairs), 1), batch_size):
             batch = pairs[first : first + batch_size]
-            _insert_batch(batch, by, offices, inspection)
+            with transaction.atomic():
+                _insert_batch(batch, by, offices, inspection)
+                if finish is not None and first + batch_size >= len(pairs):
+                    finish()
+            registered += [problem for problem, _item in batch]
             if progress:
                 progress(first + len(batch), len(pairs))
+    except Exception:
+        _undo_registration(registered, by, offices)
+        raise
     return problems
 
 
+def _undo_registration(problems, by, offices, chunk: int = 1000) -> None:
+    """Delete the problems of an import's batches already committed, each with its event."""
+    if not problems:
+        return
+    with transaction.atomic():
+        for first in range(0, len(problems), chunk):
+            part = problems[first : first + chunk]
+            Problem.objects.filter(pk__in=[p.pk for p in part]).delete()
+            audit.record_many(
+                {
+                    "actor": by,
+                    "role": offices[p.region.pk].role,
+                    "action": "problem.import_undone",
+                    "target": p,
+                    "before": {"ledger_number": p.ledger_number},
+                    "after": {"reason": "a later batch of the same import failed"},
+                    "problem_id": p.pk,
+                }
+                for p in part
+            )
+
+
 def _insert_batch(batch, by, offices, inspection) -> None:
+    if not batch:
+        return
     Problem.objects.bulk_create([problem for problem, _item in batch])
     links, measures, milestones, events = [], [], [], []
     for problem, item in batch:
