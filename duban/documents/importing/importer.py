@@ -341,6 +341,7 @@ def import_file(
     unit_map: dict | None = None,
     progress=_identity,
     settle=None,
+    written=None,
 ) -> ImportResult:
     """Parse, validate and — unless `dry_run` or anything is wrong — register every row.
 
@@ -348,8 +349,10 @@ def import_file(
     region of their lead unit. With `create_units`, unknown units are created as
     departments in the region of `by`'s office. `unit_map` maps names as written in the
     list to the units a user chose for them (the preview page's "map unknown units").
-    `settle(result)` runs last inside the transaction that registers the rows (a background
-    job's outcome commits with them; raising there undoes everything).
+    `settle(result)` runs last inside the transaction that registers the last rows (a
+    background job's outcome commits with them; raising there undoes everything).
+    `written(units=[ids], problems=[ids])` runs inside each transaction that writes, with what
+    it wrote (a background job notes it, so the sweep can undo the work of a worker that died).
     """
     result = parse_file(source, filename, progress)
     if not result.rows and not result.errors:
@@ -372,7 +375,7 @@ def import_file(
     resolved = _resolve_units(result, directory, create_units, office_paths, unit_map or {})
     if dry_run or not result.ok:
         return result
-    _commit(result, resolved, inspection, by, offices[0], progress, settle)
+    _commit(result, resolved, inspection, by, offices[0], progress, settle, written)
     return result
 
 
@@ -449,7 +452,7 @@ def _resolve_units(result, directory, create_units, office_paths, unit_map):
 BATCH = 500
 
 
-def _commit(result, resolved, inspection, by, office, progress, settle=None) -> None:
+def _commit(result, resolved, inspection, by, office, progress, settle=None, written=None) -> None:
     """Create the missing units, then register every problem in batches that commit one by one.
 
     All or nothing for whoever imports: a refused row, a failed batch or a failing `settle`
@@ -458,7 +461,8 @@ def _commit(result, resolved, inspection, by, office, progress, settle=None) -> 
     """
     officials: dict = {}
     collectives: dict = {}
-    created_units = _create_units(result.unknown_units, by, office)
+    written = written or (lambda **_what: None)
+    created_units = _create_units(result.unknown_units, by, office, written)
     try:
         rows = []
         for row, (lead, co) in zip(result.rows, resolved, strict=True):
@@ -481,17 +485,20 @@ def _commit(result, resolved, inspection, by, office, progress, settle=None) -> 
             if settle is not None:
                 settle(result)
 
-        _register(rows, inspection, by, result, _progress_of(progress, len(rows)), finish)
+        def on_batch(problems):
+            written(problems=[p.pk for p in problems])
+
+        _register(rows, inspection, by, result, _progress_of(progress, len(rows)), on_batch, finish)
     except BaseException:
         result.created = 0
-        _undo_units(created_units, by, office)
+        undo_units([u.pk for u in created_units.values()], by=by, role=office.role)
         raise
     if result.errors:
         result.created = 0
-        _undo_units(created_units, by, office)
+        undo_units([u.pk for u in created_units.values()], by=by, role=office.role)
 
 
-def _create_units(names, by, office) -> dict:
+def _create_units(names, by, office, written) -> dict:
     created = {}
     if not names:
         return created
@@ -508,25 +515,27 @@ def _create_units(names, by, office) -> dict:
                 after={"name": unit.name, "region": unit.region.code, "source": "import"},
             )
             created[name] = unit
+        written(units=[u.pk for u in created.values()])
     return created
 
 
-def _undo_units(created: dict, by, office) -> None:
-    """The units an import created, deleted again when the import leaves nothing."""
-    if not created:
+def undo_units(unit_ids, *, by, role: str) -> None:
+    """The units an import created, deleted again (with an event each) when it leaves nothing."""
+    if not unit_ids:
         return
     with transaction.atomic():
-        Unit.objects.filter(pk__in=[u.pk for u in created.values()]).delete()
+        units = list(Unit.objects.filter(pk__in=unit_ids).select_related("region"))
+        Unit.objects.filter(pk__in=[u.pk for u in units]).delete()
         audit.record_many(
             {
                 "actor": by,
-                "role": office.role,
+                "role": role,
                 "action": "unit.import_undone",
-                "target": unit,
+                "target": ("org.unit", unit.pk),
                 "before": {"name": unit.name, "region": unit.region.code},
                 "after": {"reason": "the import that created it left nothing"},
             }
-            for unit in created.values()
+            for unit in units
         )
 
 
@@ -566,7 +575,7 @@ def _item(row, lead, co_units, officials) -> actions.ProblemInput:
     return actions.ProblemInput(fields, co_units=co_units, measures=measures)
 
 
-def _register(rows, inspection, by, result, progress, finish) -> None:
+def _register(rows, inspection, by, result, progress, on_batch, finish) -> None:
     """Register the rows; refused rows become errors and nothing is written."""
     try:
         actions.register_problems(
@@ -575,6 +584,7 @@ def _register(rows, inspection, by, result, progress, finish) -> None:
             items=[item for _row, item in rows],
             batch_size=BATCH,
             progress=progress,
+            on_batch=on_batch,
             finish=finish,
         )
     except actions.InvalidItems as refused:

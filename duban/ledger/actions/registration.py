@@ -140,7 +140,7 @@ def _checked_problem(by, inspection, item, offices: dict, officials: set) -> Pro
 
 
 def register_problems(
-    *, by, inspection, items, batch_size: int = 1000, progress=None, finish=None
+    *, by, inspection, items, batch_size: int = 1000, progress=None, on_batch=None, finish=None
 ) -> list:
     """Register many problems as create_problem() would each, all or none.
 
@@ -151,11 +151,12 @@ def register_problems(
 
     Each batch commits in its own transaction, with its events: the audit chain's head is
     held for one batch's append at a time, so other people's actions go on during a long
-    import. If a batch fails, the problems of the batches before it are deleted again in
-    one transaction, each with a "problem.import_undone" event, and the error is raised:
-    whoever imported sees all or none. (Inside a caller's transaction the batches are
-    savepoints and the same undo keeps that transaction all or none.) `finish()` runs last
-    inside the last batch's transaction (a caller's outcome commits with the rows); if it
+    import. If a batch fails, the problems of the batches before it are deleted again
+    (undo_registration) and the error is raised: whoever imported sees all or none. (Inside
+    a caller's transaction the batches are savepoints and the same undo keeps that
+    transaction all or none.) `on_batch(problems)` runs inside each batch's transaction (a
+    caller notes what was written, to undo it should its process die before the end), and
+    `finish()` last inside the last one (a caller's outcome commits with the rows); if either
     raises, that batch rolls back and the others are undone the same way.
     """
     items = list(items)
@@ -195,37 +196,50 @@ def register_problems(
             batch = pairs[first : first + batch_size]
             with transaction.atomic():
                 _insert_batch(batch, by, offices, inspection)
+                if on_batch is not None and batch:
+                    on_batch([problem for problem, _item in batch])
                 if finish is not None and first + batch_size >= len(pairs):
                     finish()
-            registered += [problem for problem, _item in batch]
+            registered += [problem.pk for problem, _item in batch]
             if progress:
                 progress(first + len(batch), len(pairs))
     except Exception:
-        _undo_registration(registered, by, offices)
+        if registered:
+            role = next(iter(offices.values())).role
+            undo_registration(
+                registered, by=by, role=role, reason="a later batch of the same import failed"
+            )
         raise
     return problems
 
 
-def _undo_registration(problems, by, offices, chunk: int = 1000) -> None:
-    """Delete the problems of an import's batches already committed, each with its event."""
-    if not problems:
-        return
+def undo_registration(problem_ids, *, by, role: str, reason: str, chunk: int = 1000) -> int:
+    """Delete problems that an import registered but did not finish, in one transaction.
+
+    Each gets a "problem.import_undone" event after its "problem.create" (the chain keeps
+    both); returns how many were deleted. Used when a later batch of the import fails, and by
+    the sweep when the worker running an import stopped (duban.documents.jobs).
+    """
+    problem_ids, deleted = list(problem_ids), 0
     with transaction.atomic():
-        for first in range(0, len(problems), chunk):
-            part = problems[first : first + chunk]
-            Problem.objects.filter(pk__in=[p.pk for p in part]).delete()
+        for first in range(0, len(problem_ids), chunk):
+            part = problem_ids[first : first + chunk]
+            found = list(Problem.objects.filter(pk__in=part).values_list("pk", "ledger_number"))
+            Problem.objects.filter(pk__in=part).delete()
+            deleted += len(found)
             audit.record_many(
                 {
                     "actor": by,
-                    "role": offices[p.region.pk].role,
+                    "role": role,
                     "action": "problem.import_undone",
-                    "target": p,
-                    "before": {"ledger_number": p.ledger_number},
-                    "after": {"reason": "a later batch of the same import failed"},
-                    "problem_id": p.pk,
+                    "target": ("ledger.problem", pk),
+                    "before": {"ledger_number": number},
+                    "after": {"reason": reason},
+                    "problem_id": pk,
                 }
-                for p in part
+                for pk, number in found
             )
+    return deleted
 
 
 def _insert_batch(batch, by, offices, inspection) -> None:
