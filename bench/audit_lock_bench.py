@@ -1,12 +1,13 @@
 """Audit lock benchmark: how long small actions wait while a slow writer runs (PostgreSQL).
 
     DATABASE_URL=postgres://… .venv/bin/python bench/audit_lock_bench.py \\
-        [--actions 200] [--threads 4] [--rows 10000] [--files 20]
+        [--actions 200] [--interval 40] [--threads 16] [--rows 10000] [--files 20]
 
 Creates a fresh database next to the one DATABASE_URL names (dropped at the end), loads the
 test world (duban.testing) and, for each scenario, gets --actions problems to "assigned".
-Then --threads threads claim them, one claim each (a small action: check, conditional
-update, one audit event), and the time each claim takes is its wait. Scenarios:
+Then they are claimed, one claim falling due every --interval ms (people do not wait for
+each other) and run on a pool of --threads connections; a claim (check, conditional update,
+one audit event) waits from its due time to its end, queueing included. Scenarios:
 - alone: nothing else runs;
 - report: another process sends progress reports with --files photos each, one after the
   other, until the claims are done;
@@ -19,6 +20,7 @@ Target (issue #10): p95 under 100 ms while the slow writer runs.
 """
 
 import argparse
+import logging
 import os
 import subprocess
 import sys
@@ -34,6 +36,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "duban.settings")
 os.environ.setdefault("DUBAN_DATA_DIR", tempfile.mkdtemp(prefix="duban-lock-bench-"))
 
 WRITERS = ("report", "import", "held")
+
+
+def quiet() -> None:
+    # Each commit logs its chain head at INFO; the figures are what this prints.
+    logging.getLogger("duban.audit").setLevel(logging.WARNING)
 
 
 def percentile(values, fraction):
@@ -52,6 +59,7 @@ def run_writer(kind: str, args) -> None:
     from django.utils import translation
 
     translation.activate("en")  # the importer names its phases with gettext
+    quiet()
 
     from duban.accounts.models import User
     from duban.audit import log
@@ -63,6 +71,29 @@ def run_writer(kind: str, args) -> None:
 
     def say(line: str) -> None:
         print(line, flush=True)
+
+    held, locked_at = [], []
+    if hasattr(log, "append_to_chain"):  # how long each commit holds the chain's head
+        append, lock_head = log.append_to_chain, log._locked_head
+
+        def timed_lock():
+            head = lock_head()
+            locked_at.append(time.perf_counter())
+            return head
+
+        def timed_append(events):
+            append(events)
+            # The commit follows at once; its own time is not counted.
+            held.append((time.perf_counter() - locked_at.pop()) * 1000)
+
+        log.append_to_chain, log._locked_head = timed_append, timed_lock
+
+    def holds() -> str:
+        if not held:
+            return ""
+        return (
+            f" (head held per commit: mean {sum(held) / len(held):.1f} ms, max {max(held):.1f} ms)"
+        )
 
     stop = threading.Event()
     threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
@@ -82,7 +113,7 @@ def run_writer(kind: str, args) -> None:
                 files=files,
             )
             done += 1
-        say(f"{done} progress reports of {args.files} photos each")
+        say(f"{done} progress reports of {args.files} photos each{holds()}")
     elif kind == "held":
         say("running")
         while not stop.is_set():
@@ -107,7 +138,8 @@ def run_writer(kind: str, args) -> None:
             progress=progress,
         )
         assert result.ok and result.created == args.rows, result.errors[:3]
-        say(f"imported {result.created} rows in {time.perf_counter() - started:.1f} s")
+        took = time.perf_counter() - started
+        say(f"imported {result.created} rows in {took:.1f} s{holds()}")
         stop.wait()
 
 
@@ -125,36 +157,32 @@ def assigned_problems(world, count: int) -> list[int]:
     return ids
 
 
-def claims(world, ids: list[int], threads: int) -> list[float]:
+def claims(world, ids: list[int], threads: int, interval: float) -> list[float]:
+    """Claim each problem, one every `interval` seconds (people do not wait for each other),
+    on `threads` connections; a claim's wait runs from its due time to its end."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from django.db import connection
 
     from duban.ledger import actions
     from duban.ledger.models import Problem
 
-    waits: list[float] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(threads)
-
-    def work(part):
+    def claim(pk, due):
         try:
-            barrier.wait()
-            for pk in part:
-                problem = Problem.objects.get(pk=pk)
-                started = time.perf_counter()
-                actions.claim(problem, by=world.liaison)
-                waited = time.perf_counter() - started
-                with lock:
-                    waits.append(waited)
+            problem = Problem.objects.get(pk=pk)
+            actions.claim(problem, by=world.liaison)
+            return time.perf_counter() - due
         finally:
             connection.close()
 
-    workers = [threading.Thread(target=work, args=(ids[t::threads],)) for t in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    assert len(waits) == len(ids)
-    return waits
+    start = time.perf_counter() + 0.1
+    with ThreadPoolExecutor(threads) as pool:
+        futures = []
+        for n, pk in enumerate(ids):
+            due = start + n * interval
+            time.sleep(max(0.0, due - time.perf_counter()))
+            futures.append(pool.submit(claim, pk, due))
+        return [future.result() for future in futures]
 
 
 def scenario(name, world, args, writer_args=None) -> None:
@@ -171,7 +199,7 @@ def scenario(name, world, args, writer_args=None) -> None:
         line = writer.stdout.readline().strip()
         assert line == "running", line
     started = time.perf_counter()
-    waits = claims(world, ids, args.threads)
+    waits = claims(world, ids, args.threads, args.interval / 1000)
     took = time.perf_counter() - started
     did = ""
     if writer:
@@ -206,7 +234,8 @@ def drop_database(url: str, name: str) -> None:
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--actions", type=int, default=200)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--interval", type=float, default=40, help="ms between two claims")
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--files", type=int, default=20)
     parser.add_argument("--only", choices=("alone", *WRITERS), action="append")
@@ -225,8 +254,9 @@ def main():
         import django
 
         django.setup()
+        quiet()
         from django.core.management import call_command
-        from django.db import connection
+        from django.db import connection, connections
 
         import duban
         from duban.documents.importing import samples
@@ -237,9 +267,10 @@ def main():
         call_command("migrate", verbosity=0)
         world = build_world()
         print(
-            f"database=postgresql backend={connection.__class__.__module__} "
+            f"database=postgresql backend={connections['default'].__class__.__module__} "
             f"code={Path(duban.__file__).parent.parent} actions={args.actions} "
-            f"threads={args.threads} (wait = the time one claim takes)",
+            f"threads={args.threads} interval={args.interval:g}ms "
+            "(wait = from a claim's due time to its end)",
             flush=True,
         )
         reported = problem_in(world, State.IN_PROGRESS)

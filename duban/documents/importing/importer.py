@@ -449,7 +449,7 @@ def _resolve_units(result, directory, create_units, office_paths, unit_map):
 
 # Rows registered per transaction: each batch commits with its audit events, so the audit
 # chain's head is held for one batch's append at a time (see actions.register_problems).
-BATCH = 500
+BATCH = 100
 
 
 def _commit(result, resolved, inspection, by, office, progress, settle=None, written=None) -> None:
