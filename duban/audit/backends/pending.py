@@ -16,6 +16,10 @@ The buffer follows the transaction exactly as its rows do:
 - an error while appending rolls the whole transaction back and is raised: nothing is
   half-done.
 
+A transaction does not see its own events in AuditEvent until it commits (reads such as the
+separation-of-duties checks look at earlier, committed actions); `connection.audit_pending`
+holds them meanwhile.
+
 Django's TestCase wraps each test in atomic blocks that never commit. Leaving the outermost
 block that is not the test's own (the rule Django applies to durable blocks) appends the
 buffer there instead, so tests see the chain exactly as production writes it.
@@ -67,6 +71,7 @@ class PendingAuditEvents:
                     self.close()
                 raise
         super().commit()
+        self.audit_marks = {}
 
     def rollback(self):
         self.audit_pending, self.audit_marks = [], {}
