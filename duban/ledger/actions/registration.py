@@ -203,7 +203,7 @@ def register_problems(
             registered += [problem.pk for problem, _item in batch]
             if progress:
                 progress(first + len(batch), len(pairs))
-    except Exception:
+    except BaseException:  # Ctrl-C in `duban import_ledger` too
         if registered:
             role = next(iter(offices.values())).role
             undo_registration(
