@@ -158,6 +158,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Django's backends with the audit chain appended in one short step at commit
+# (duban/audit/backends/pending.py); set after the options above, which name Django's.
+DATABASES["default"]["ENGINE"] = {
+    "django.db.backends.postgresql": "duban.audit.backends.postgresql",
+    "django.db.backends.sqlite3": "duban.audit.backends.sqlite3",
+}.get(DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"])
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

@@ -457,7 +457,7 @@ def reset_password(user, *, by) -> tuple[str, dt.datetime, int]:
             notify(
                 [user],
                 kind="password_reset",
-                key=f"account.password_reset.{user.pk}.{event.seq}",
+                key=f"account.password_reset.{user.pk}.{event.ref}",
                 title=_("An administrator reset your password"),
                 body=_(
                     "%(admin)s, system administrator, reset the password of your account "

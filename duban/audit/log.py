@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -55,40 +56,56 @@ def event_hash(fields: dict, prev_hash: str) -> str:
 
 def _locked_head() -> AuditHead:
     # The migration creates the head; an emptied database (tests, a restore) gets it back here.
-    AuditHead.objects.get_or_create(id=1)
-    return AuditHead.objects.select_for_update().get(id=1)
+    # This runs inside commit(); two writers may find it missing at once.
+    head = AuditHead.objects.select_for_update().filter(id=1).first()
+    if head is None:
+        AuditHead.objects.bulk_create([AuditHead(id=1)], ignore_conflicts=True)
+        head = AuditHead.objects.select_for_update().get(id=1)
+    return head
 
 
-def _event_fields(
-    seq, now, *, actor, role: str, action: str, target, before=None, after=None, problem_id=None
-) -> dict:
-    return {
-        "seq": seq,
-        "at": now,
-        "at_text": now.isoformat(),
-        "actor_id": getattr(actor, "pk", None),
-        "actor_name": str(actor) if actor is not None else "system",
-        "role": role or "",
-        "action": action,
-        "target_type": target._meta.label_lower if hasattr(target, "_meta") else str(target[0]),
-        "target_id": str(target.pk if hasattr(target, "_meta") else target[1]),
-        "problem_id": problem_id,
+def _pending_event(
+    *, actor, role: str, action: str, target, before=None, after=None, problem_id=None
+) -> AuditEvent:
+    return AuditEvent(
+        actor_id=getattr(actor, "pk", None),
+        actor_name=str(actor) if actor is not None else "system",
+        role=role or "",
+        action=action,
+        target_type=target._meta.label_lower if hasattr(target, "_meta") else str(target[0]),
+        target_id=str(target.pk if hasattr(target, "_meta") else target[1]),
+        problem_id=problem_id,
         # Round-trip through JSON so what is stored is exactly what was hashed.
-        "before": json.loads(_canonical(before or {})),
-        "after": json.loads(_canonical(after or {})),
-    }
+        before=json.loads(_canonical(before or {})),
+        after=json.loads(_canonical(after or {})),
+    )
+
+
+def _change_connection(what: str):
+    connection = transaction.get_connection()
+    if not hasattr(connection, "add_audit_events"):
+        raise RuntimeError(
+            f"audit.{what}() needs Duban's database backend (duban.audit.backends.*): "
+            "settings.py sets it"
+        )
+    if not connection.in_change_transaction():
+        raise RuntimeError(f"audit.{what}() must run inside the change's transaction")
+    return connection
 
 
 def record(
     *, actor, role: str, action: str, target, before=None, after=None, problem_id=None
 ) -> AuditEvent:
-    """Append one event; must run inside the transaction of the change it records."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("audit.record() must run inside the change's transaction")
-    head = _locked_head()
-    fields = _event_fields(
-        head.seq + 1,
-        timezone.localtime(),
+    """Record one event of the change in progress; must run inside that change's transaction.
+
+    The event joins the chain when the transaction commits (duban.audit.backends.pending), in
+    one short step that numbers, hashes and inserts every event the transaction recorded: no
+    other writer waits for the rest of this transaction. The event returned is not saved yet;
+    its seq, at and hash are filled in at commit. Until then `event.ref` names it uniquely
+    (a key for what must happen once per event, e.g. a notification).
+    """
+    connection = _change_connection("record")
+    event = _pending_event(
         actor=actor,
         role=role,
         action=action,
@@ -97,39 +114,48 @@ def record(
         after=after,
         problem_id=problem_id,
     )
-    fields["prev_hash"] = head.hash
-    fields["hash"] = event_hash(fields, head.hash)
-    event = AuditEvent.objects.create(**fields)
-    AuditHead.objects.filter(id=1).update(seq=event.seq, hash=event.hash)
-    _appended(event.seq, event.hash)
+    event.ref = uuid.uuid4().hex
+    connection.add_audit_events([event])
     return event
 
 
-def record_many(entries, *, batch_size: int = 1000) -> list[AuditEvent]:
-    """Append many events at once, in order; the chain is the same as from one record() each.
+def record_many(entries) -> list[AuditEvent]:
+    """Record many events at once, in order; the chain is the same as from one record() each.
 
-    `entries` are dicts of record()'s keyword arguments. The head is locked and moved once,
-    the links are computed here and the rows inserted in batches; must run inside the
-    transaction of the changes recorded.
+    `entries` are dicts of record()'s keyword arguments; the events join the chain when the
+    transaction commits, like record()'s.
     """
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("audit.record_many() must run inside the change's transaction")
-    entries = list(entries)
-    if not entries:
-        return []
+    connection = _change_connection("record_many")
+    events = [_pending_event(**entry) for entry in entries]
+    for event in events:
+        event.ref = uuid.uuid4().hex
+    connection.add_audit_events(events)
+    return events
+
+
+# Rows per INSERT when the events of a transaction join the chain.
+APPEND_BATCH = 1000
+
+
+def append_to_chain(events: list[AuditEvent]) -> None:
+    """Number, hash and insert `events` after the head, and move the head: the one short step.
+
+    Called by the database backend just before it commits the transaction that recorded
+    them; the head row stays locked from here to that commit.
+    """
+    if not events:
+        return
     head = _locked_head()
-    seq, prev_hash, now = head.seq, head.hash, timezone.localtime()
-    events = []
-    for entry in entries:
+    seq, prev_hash = head.seq, head.hash
+    now = timezone.localtime()
+    at_text = now.isoformat()
+    for event in events:
         seq += 1
-        fields = _event_fields(seq, now, **entry)
-        fields["prev_hash"] = prev_hash
-        fields["hash"] = prev_hash = event_hash(fields, prev_hash)
-        events.append(AuditEvent(**fields))
-    AuditEvent.objects.bulk_create(events, batch_size=batch_size)
+        event.seq, event.at, event.at_text, event.prev_hash = seq, now, at_text, prev_hash
+        event.hash = prev_hash = event_hash(event.__dict__, prev_hash)
+    AuditEvent.objects.bulk_create(events, batch_size=APPEND_BATCH)
     AuditHead.objects.filter(id=1).update(seq=seq, hash=prev_hash)
     _appended(seq, prev_hash)
-    return events
 
 
 def _appended(seq: int, hash_: str) -> None:

@@ -22,6 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from duban.audit import log as audit
+from duban.ledger.actions import undo_registration
 from duban.notify.actions import notify
 from duban.org.models import Role, Unit, UnitKind
 from duban.org.scope import membership_over
@@ -76,18 +77,28 @@ def _page(job) -> str:
 
 def give_up_stopped_job(job, *, cutoff, now) -> bool:
     """Mark `job` failed when its worker stopped beating before `cutoff`; False if it beat since,
-    finished, or another sweeper got there first. Nothing of its work was kept: an import's rows
-    commit only with its outcome, and an export's file counts only with its outcome."""
+    finished, or another sweeper got there first. Nothing of its work is kept: the batches an
+    import had committed are deleted here (each noted on the job as it committed), and an
+    export's file counts only with its outcome."""
     model, kind = type(job), _kind(job)
     stopped = (
         {"stopped": True, "created": 0, "errors": []} if kind == "import" else {"stopped": True}
     )
     with transaction.atomic():
-        given_up = model.objects.filter(stale_q(cutoff), pk=job.pk, attempt=job.attempt).update(
+        # Locked first: a batch of the import still committing finishes (and notes what it
+        # wrote) before this reads it; the run's next batch then finds the job given up.
+        locked = (
+            model.objects.select_for_update()
+            .filter(stale_q(cutoff), pk=job.pk, attempt=job.attempt)
+            .first()
+        )
+        if locked is None:
+            return False
+        model.objects.filter(pk=job.pk).update(
             status=model.Status.FAILED, result=stopped, updated_at=timezone.now()
         )
-        if not given_up:
-            return False
+        if kind == "import":
+            _undo_written(locked)
         audit.record(
             actor=None,
             role="system",
@@ -118,6 +129,14 @@ def give_up_stopped_job(job, *, cutoff, now) -> bool:
                 channels=False,
             )
     return True
+
+
+def _undo_written(job) -> None:
+    """Delete what the stopped run of an import had committed (batch by batch), with events."""
+    written = job.result.get("written") or {}
+    reason = "the worker stopped while the import ran"
+    undo_registration(written.get("problems", []), by=None, role="system", reason=reason)
+    undo_units(written.get("units", []), by=None, role="system")
 
 
 def _queue_again(job, *, by, role: str, task, **fields) -> bool:
@@ -404,3 +423,23 @@ def create_units(names, *, region, by, role: str, source: str = "import") -> dic
             for unit in units.values()
         )
     return units
+
+
+def undo_units(unit_ids, *, by, role: str) -> None:
+    """The units an import created, deleted again (with an event each) when it leaves nothing."""
+    if not unit_ids:
+        return
+    with transaction.atomic():
+        units = list(Unit.objects.filter(pk__in=unit_ids).select_related("region"))
+        Unit.objects.filter(pk__in=[u.pk for u in units]).delete()
+        audit.record_many(
+            {
+                "actor": by,
+                "role": role,
+                "action": "unit.import_undone",
+                "target": ("org.unit", unit.pk),
+                "before": {"name": unit.name, "region": unit.region.code},
+                "after": {"reason": "the import that created it left nothing"},
+            }
+            for unit in units
+        )

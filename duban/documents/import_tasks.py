@@ -1,5 +1,8 @@
 """The committed import as a background task (django-tasks): all rows or nothing, with progress.
 
+The importer commits its rows in batches; each batch notes what it wrote on the job, so a run
+whose worker dies half-way is undone by the sweep (duban.documents.jobs).
+
 `run_import.enqueue(job.pk)` after the preview page's "Commit". The DatabaseBackend
 runs it in `duban db_worker`; tests use the ImmediateBackend, which runs it inline.
 """
@@ -61,6 +64,24 @@ def _settle(job: ImportJob):
     return settle
 
 
+def _written(job: ImportJob):
+    """What each of the importer's transactions wrote, noted on the running job in the same
+    transaction: if the worker dies before the end, the sweep deletes it again
+    (actions.give_up_stopped_job). Once given up, this run can write nothing more."""
+    noted = {"units": [], "problems": []}
+
+    def written(*, units=(), problems=()) -> None:
+        noted["units"] += list(units)
+        noted["problems"] += list(problems)
+        still_ours = ImportJob.objects.filter(
+            pk=job.pk, status=ImportJob.Status.RUNNING, attempt=job.attempt
+        ).update(result={"written": noted})
+        if not still_ours:
+            raise GivenUp
+
+    return written
+
+
 @task()
 def run_import(job_id: int) -> dict:
     job = ImportJob.objects.select_related("inspection", "committed_by").get(pk=job_id)
@@ -80,6 +101,7 @@ def run_import(job_id: int) -> dict:
                     unit_map=unit_map,
                     progress=_Reporter(progress),
                     settle=_settle(job),
+                    written=_written(job),
                 )
             if job.status == ImportJob.Status.DONE:
                 return job.result

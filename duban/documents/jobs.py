@@ -6,9 +6,9 @@ failed ("the worker stopped while it ran; nothing was written"), with an audit e
 the person who asked; its page offers to run it again (actions.run_import_again,
 run_export_again). The conditional update makes two sweepers safe: one of them gives it up.
 
-Nothing half-done stays: an import commits its rows and its outcome in one transaction, and a run
-that was given up on can write neither (BackgroundJob.finish checks the attempt; the import then
-rolls back). The job is not re-queued by itself: a file that killed one worker (more memory than
+Nothing half-done stays: an import commits its rows in batches, each noting on the job what it
+wrote, and giving the job up deletes them again; a run that was given up on can write nothing more
+(each batch and BackgroundJob.finish check the attempt; the import then undoes its batches). The job is not re-queued by itself: a file that killed one worker (more memory than
 the machine has) would kill the next, round after round; a person decides.
 """
 

@@ -76,6 +76,17 @@ class Counted(NamedTuple):
     pace_ahead_until: dt.date | None
 
 
+# The fields of a problem counted() reads (to load no more of a problem about to go).
+FIELDS = (
+    "inspection_id",
+    "region_path",
+    "state",
+    "progress_percent",
+    "pace_behind_from",
+    "pace_ahead_until",
+)
+
+
 def counted(problem) -> Counted:
     return Counted(
         problem.inspection_id,
@@ -110,6 +121,14 @@ def record_changes(pairs) -> None:
             changes[after] += 1
             if before is not None:
                 changes[before] -= 1
+    _add(changes)
+
+
+def record_removed(problems) -> None:
+    """Problems deleted (an import undone): one row per key they leave."""
+    changes: dict[Counted, int] = defaultdict(int)
+    for problem in problems:
+        changes[counted(problem)] -= 1
     _add(changes)
 
 

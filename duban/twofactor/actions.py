@@ -49,7 +49,7 @@ def _tell(user, *, event, kind: str, title: str, body: str) -> None:
         notify(
             [user],
             kind=kind,
-            key=f"twofactor:{event.seq}",
+            key=f"twofactor:{event.ref}",
             title=str(title),
             body=str(body),
             url=reverse("twofactor:overview"),

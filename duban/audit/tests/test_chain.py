@@ -161,8 +161,11 @@ def test_it_writes_the_event_in_the_transaction_of_the_change(world):
     seq = last_seq()
     with pytest.raises(Rollback), transaction.atomic():
         actions.claim(problem, by=world.liaison)
-        assert events_after(seq) == ["claim"]
+        # Recorded with the change, it joins the chain only when the change commits.
+        assert [event.action for event in connection.audit_pending] == ["claim"]
+        assert events_after(seq) == []
         raise Rollback
+    assert connection.audit_pending == []
     assert events_after(seq) == []
     assert Problem.objects.get(pk=problem.pk).state == State.ASSIGNED
     assert log.chain_head()[0] == seq and log.verify().ok

@@ -21,7 +21,7 @@ def entry(world, n: int) -> dict:
 
 def test_it_appends_a_chain_that_verifies(world):
     with transaction.atomic():
-        events = log.record_many([entry(world, n) for n in range(1, 8)], batch_size=3)
+        events = log.record_many([entry(world, n) for n in range(1, 8)])
 
     verdict = log.verify()
     assert verdict.ok, verdict.reason

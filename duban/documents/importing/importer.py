@@ -2,7 +2,8 @@
 
 parse_file() reads the file without the database; import_file() matches the
 units, validates, and — unless it is a dry run or anything is wrong — creates
-every problem through duban.ledger.actions.register_problems in one transaction.
+every problem through duban.ledger.actions.register_problems, in batches that each
+commit with their audit events; if any fails, what the import wrote is deleted again.
 """
 
 import re
@@ -14,7 +15,8 @@ from django.utils.translation import gettext as _
 
 from duban.accounts.models import User
 from duban.core import limits
-from duban.documents.actions import create_units
+from duban.documents.actions import create_units as new_units
+from duban.documents.actions import undo_units
 from duban.ledger import actions
 from duban.org.models import Membership, RegionLevel, Role, Unit, UnitKind
 from duban.org.scope import (
@@ -346,6 +348,7 @@ def import_file(
     unit_map: dict | None = None,
     progress=_identity,
     settle=None,
+    written=None,
 ) -> ImportResult:
     """Parse, validate and — unless `dry_run` or anything is wrong — register every row.
 
@@ -353,8 +356,10 @@ def import_file(
     region of their lead unit. With `create_units`, unknown units are created as
     departments in the region of `by`'s office. `unit_map` maps names as written in the
     list to the units a user chose for them (the preview page's "map unknown units").
-    `settle(result)` runs last inside the transaction that registers the rows (a background
-    job's outcome commits with them; raising there undoes everything).
+    `settle(result)` runs last inside the transaction that registers the last rows (a
+    background job's outcome commits with them; raising there undoes everything).
+    `written(units=[ids], problems=[ids])` runs inside each transaction that writes, with what
+    it wrote (a background job notes it, so the sweep can undo the work of a worker that died).
     """
     result = parse_file(source, filename, progress)
     if not result.rows and not result.errors:
@@ -377,7 +382,7 @@ def import_file(
     resolved = _resolve_units(result, directory, create_units, office_paths, unit_map or {})
     if dry_run or not result.ok:
         return result
-    _commit(result, resolved, inspection, by, offices[0], progress, settle)
+    _commit(result, resolved, inspection, by, offices[0], progress, settle, written)
     return result
 
 
@@ -449,50 +454,80 @@ def _resolve_units(result, directory, create_units, office_paths, unit_map):
     return resolved
 
 
-# Rows registered per call of actions.register_problems(): progress moves once per batch.
-BATCH = 1000
+# Rows registered per transaction: each batch commits with its audit events, so the audit
+# chain's head is held for one batch's append at a time (see actions.register_problems).
+BATCH = 100
 
 
-def _commit(result, resolved, inspection, by, office, progress, settle=None) -> None:
-    """Create the missing units and every problem in one transaction; on any error, nothing."""
+def _commit(result, resolved, inspection, by, office, progress, settle=None, written=None) -> None:
+    """Create the missing units, then register every problem in batches that commit one by one.
+
+    All or nothing for whoever imports: a refused row, a failed batch or a failing `settle`
+    leaves nothing behind. register_problems() deletes the batches it had committed, and the
+    units created here are deleted again, each with its audit event.
+    """
     officials: dict = {}
     collectives: dict = {}
-
-    class Rollback(Exception):
-        pass
-
+    written = written or (lambda **_what: None)
+    created_units = _create_units(result.unknown_units, by, office, written)
     try:
-        with transaction.atomic():
-            created_units = create_units(
-                result.unknown_units, region=office.unit.region, by=by, role=office.role
-            )
-            pairs = list(zip(result.rows, resolved, strict=True))
-            batch = []
-            for row, (lead, co) in progress(pairs, len(pairs), _("Registering")):
-                lead = created_units.get(lead, lead)
-                co_units, seen = [], {lead.pk}
-                for item in co:
-                    units = (
-                        _collective_units(lead.region, collectives)
-                        if item == "collective"
-                        else [created_units.get(item, item)]
-                    )
-                    for unit in units:
-                        if unit.pk not in seen:
-                            seen.add(unit.pk)
-                            co_units.append(unit)
-                batch.append((row, _item(row, lead, co_units, officials)))
-                if len(batch) == BATCH:
-                    _register(batch, inspection, by, result)
-                    batch = []
-            _register(batch, inspection, by, result)
-            if result.errors:
-                raise Rollback
+        rows = []
+        for row, (lead, co) in zip(result.rows, resolved, strict=True):
+            lead = created_units.get(lead, lead)
+            co_units, seen = [], {lead.pk}
+            for item in co:
+                units = (
+                    _collective_units(lead.region, collectives)
+                    if item == "collective"
+                    else [created_units.get(item, item)]
+                )
+                for unit in units:
+                    if unit.pk not in seen:
+                        seen.add(unit.pk)
+                        co_units.append(unit)
+            rows.append((row, _item(row, lead, co_units, officials)))
+
+        def finish():
             result.created = len(result.rows)
             if settle is not None:
                 settle(result)
-    except Rollback:
+
+        def on_batch(problems):
+            written(problems=[p.pk for p in problems])
+
+        _register(rows, inspection, by, result, _progress_of(progress, len(rows)), on_batch, finish)
+    except BaseException:
         result.created = 0
+        undo_units([u.pk for u in created_units.values()], by=by, role=office.role)
+        raise
+    if result.errors:
+        result.created = 0
+        undo_units([u.pk for u in created_units.values()], by=by, role=office.role)
+
+
+def _create_units(names, by, office, written) -> dict:
+    """The units the office chose to create, in their own transaction; noted on the job so
+    that an import that leaves nothing removes them again (documents.actions.undo_units)."""
+    if not names:
+        return {}
+    with transaction.atomic():
+        created = new_units(names, region=office.unit.region, by=by, role=office.role)
+        written(units=[u.pk for u in created.values()])
+    return created
+
+
+def _progress_of(progress, total: int):
+    """register_problems()'s progress(done, total) moving the importer's progress iterator."""
+    ticks = iter(progress(range(total), total, _("Registering")))
+    moved = 0
+
+    def advance(done, _total):
+        nonlocal moved
+        while moved <= done:
+            next(ticks, None)  # the iterator counts a row when asked for the next one
+            moved += 1
+
+    return advance
 
 
 def _item(row, lead, co_units, officials) -> actions.ProblemInput:
@@ -517,15 +552,21 @@ def _item(row, lead, co_units, officials) -> actions.ProblemInput:
     return actions.ProblemInput(fields, co_units=co_units, measures=measures)
 
 
-def _register(batch, inspection, by, result) -> None:
-    """Register a batch; a refused row becomes an error (the caller then rolls everything back)."""
-    if not batch:
-        return
+def _register(rows, inspection, by, result, progress, on_batch, finish) -> None:
+    """Register the rows; refused rows become errors and nothing is written."""
     try:
-        actions.register_problems(by=by, inspection=inspection, items=[i for _r, i in batch])
+        actions.register_problems(
+            by=by,
+            inspection=inspection,
+            items=[item for _row, item in rows],
+            batch_size=BATCH,
+            progress=progress,
+            on_batch=on_batch,
+            finish=finish,
+        )
     except actions.InvalidItems as refused:
         for index, error in refused.errors:
-            row = batch[index][0]
+            row = rows[index][0]
             column = {"deadline": "deadline", "deadline_by_date": "deadline"}.get(
                 getattr(error, "field", None), "units"
             )

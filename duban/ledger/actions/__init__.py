@@ -86,6 +86,7 @@ from .registration import (
     create_problem,
     register_problems,
     split_problem,
+    undo_registration,
     update_problem,
 )
 from .reports import (
@@ -110,6 +111,7 @@ __all__ = [
     "allowed_actions",
     "create_problem",
     "register_problems",
+    "undo_registration",
     "ProblemInput",
     "InvalidItems",
     "update_problem",

@@ -145,13 +145,25 @@ def _checked_problem(by, inspection, item, offices: dict, officials: set) -> Pro
     return problem
 
 
-def register_problems(*, by, inspection, items, batch_size: int = 1000, progress=None) -> list:
-    """Register many problems as create_problem() would each, all or none, in one transaction.
+def register_problems(
+    *, by, inspection, items, batch_size: int = 1000, progress=None, on_batch=None, finish=None
+) -> list:
+    """Register many problems as create_problem() would each, all or none.
 
     The same checks refuse the same items, but every item is checked before anything is
     written, and a refusal names each item (InvalidItems). Rows go in with bulk inserts of
     `batch_size`, the audit events with audit.record_many(); `progress(done, total)` is called
     after each batch.
+
+    Each batch commits in its own transaction, with its events: the audit chain's head is
+    held for one batch's append at a time, so other people's actions go on during a long
+    import. If a batch fails, the problems of the batches before it are deleted again
+    (undo_registration) and the error is raised: whoever imported sees all or none. (Inside
+    a caller's transaction the batches are savepoints and the same undo keeps that
+    transaction all or none.) `on_batch(problems)` runs inside each batch's transaction (a
+    caller notes what was written, to undo it should its process die before the end), and
+    `finish()` last inside the last one (a caller's outcome commits with the rows); if either
+    raises, that batch rolls back and the others are undone the same way.
     """
     items = list(items)
     _load_regions(
@@ -184,16 +196,62 @@ def register_problems(*, by, inspection, items, batch_size: int = 1000, progress
             milestones=[(m.due_date, m.percent) for m in item.milestones],
         )
     pairs = list(zip(problems, items, strict=True))
-    with transaction.atomic():
-        for first in range(0, len(pairs), batch_size):
+    registered = []
+    try:
+        for first in range(0, max(len(pairs), 1), batch_size):
             batch = pairs[first : first + batch_size]
-            _insert_batch(batch, by, offices, inspection)
+            with transaction.atomic():
+                _insert_batch(batch, by, offices, inspection)
+                if on_batch is not None and batch:
+                    on_batch([problem for problem, _item in batch])
+                if finish is not None and first + batch_size >= len(pairs):
+                    finish()
+            registered += [problem.pk for problem, _item in batch]
             if progress:
                 progress(first + len(batch), len(pairs))
+    except BaseException:  # Ctrl-C in `duban import_ledger` too
+        if registered:
+            role = next(iter(offices.values())).role
+            undo_registration(
+                registered, by=by, role=role, reason="a later batch of the same import failed"
+            )
+        raise
     return problems
 
 
+def undo_registration(problem_ids, *, by, role: str, reason: str, chunk: int = 1000) -> int:
+    """Delete problems that an import registered but did not finish, in one transaction.
+
+    Each gets a "problem.import_undone" event after its "problem.create" (the chain keeps
+    both); returns how many were deleted. Used when a later batch of the import fails, and by
+    the sweep when the worker running an import stopped (duban.documents.jobs).
+    """
+    problem_ids, deleted = list(problem_ids), 0
+    with transaction.atomic():
+        for first in range(0, len(problem_ids), chunk):
+            part = problem_ids[first : first + chunk]
+            found = list(Problem.objects.filter(pk__in=part).only("ledger_number", *counts.FIELDS))
+            Problem.objects.filter(pk__in=part).delete()
+            counts.record_removed(found)
+            deleted += len(found)
+            audit.record_many(
+                {
+                    "actor": by,
+                    "role": role,
+                    "action": "problem.import_undone",
+                    "target": ("ledger.problem", problem.pk),
+                    "before": {"ledger_number": problem.ledger_number},
+                    "after": {"reason": reason},
+                    "problem_id": problem.pk,
+                }
+                for problem in found
+            )
+    return deleted
+
+
 def _insert_batch(batch, by, offices, inspection) -> None:
+    if not batch:
+        return
     Problem.objects.bulk_create([problem for problem, _item in batch])
     counts.record_added(problem for problem, _item in batch)
     links, measures, milestones, events = [], [], [], []

@@ -154,6 +154,22 @@ def test_it_counts_as_fresh_after_an_import(built):
     assert_rows_equal_a_rebuild()
 
 
+def test_it_counts_as_fresh_after_an_import_is_undone(built):
+    from .test_register_many import item_for
+
+    world = built
+    items = [item_for(built, ledger_number=f"第{n}号") for n in range(12)]
+    problems = actions.register_problems(
+        by=world.office, inspection=world.inspection, items=items, batch_size=5
+    )
+    actions.undo_registration(
+        [p.pk for p in problems[:8]], by=world.office, role="office", reason="a test"
+    )
+    assert Problem.objects.count() == 4
+    assert_counts_fresh(world, timezone.localdate())
+    assert_rows_equal_a_rebuild()
+
+
 def test_it_counts_as_fresh_after_a_split(built):
     world = built
     parent = world.problem(region=world.city)
