@@ -624,10 +624,15 @@ ROLE_PAGES_ABOUT_AN_OBJECT = {"render:supervision_notice_docx", "render:supervis
 @pytest.fixture
 def far(world, scene):
     """The twins: each role once more, at units of 杭州市, the region of the scene's inspection."""
+    return far_twins(world, scene["inspection"].target_region)
+
+
+def far_twins(world, region):
+    """Each role of FAR once more, at two units of `region`; added to world.users too.
+    (Shared with the API's matrix, test_api_route_matrix.py.)"""
     from duban.ledger.tests.flow import member
     from duban.org.models import Unit, UnitKind
 
-    region = scene["inspection"].target_region
     units = {
         "far_office_unit": Unit.objects.create(
             name="杭州市整改办", kind=UnitKind.OFFICE, region=region
