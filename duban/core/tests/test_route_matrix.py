@@ -449,6 +449,9 @@ def test_it_keeps_each_administrators_pages_to_that_role(world, scene, kind, hol
 
 
 # --- the API ---------------------------------------------------------------------------
+#
+# Here: those who see nothing. Who gets in on each API route, and that the same role out of
+# scope gets 404: test_api_route_matrix.py (API_RIGHTS).
 
 
 def _api_routes():
