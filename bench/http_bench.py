@@ -46,9 +46,9 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from duban.core.demo import scale  # noqa: E402
 
 from duban.accounts.models import ApiToken  # noqa: E402
+from duban.demo import scale  # noqa: E402
 from duban.ledger.models import Problem, State  # noqa: E402
 from duban.org.models import Unit  # noqa: E402
 

@@ -29,7 +29,8 @@ def test_it_refuses_a_stale_patch_instead_of_overwriting_a_newer_change(world, a
     assert stale.status_code == 409
     body = stale.json()
     assert body["field"] == "version" and body["current_version"] == seen_plus(seen, 1)
-    assert "Someone else changed this problem since you read it" in body["detail"]
+    # The refusal is in the caller's language (Chinese by default) and names the version now.
+    assert "已有他人修改了它" in body["detail"] and str(body["current_version"]) in body["detail"]
     assert Problem.objects.get(pk=problem.pk).title == "同事的标题"
 
 
