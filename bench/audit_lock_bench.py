@@ -32,6 +32,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from duban.demo.timing import percentile  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "duban.settings")
 os.environ.setdefault("DUBAN_DATA_DIR", tempfile.mkdtemp(prefix="duban-lock-bench-"))
 
@@ -41,11 +44,6 @@ WRITERS = ("report", "import", "held")
 def quiet() -> None:
     # Each commit logs its chain head at INFO; the figures are what this prints.
     logging.getLogger("duban.audit").setLevel(logging.WARNING)
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 # --- the slow writer, in its own process (as another web or task worker would be) -------------

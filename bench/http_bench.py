@@ -49,13 +49,9 @@ from django.test import Client  # noqa: E402
 
 from duban.accounts.models import ApiToken  # noqa: E402
 from duban.demo import scale  # noqa: E402
+from duban.demo.timing import percentile, timed  # noqa: E402
 from duban.ledger.models import Problem, State  # noqa: E402
 from duban.org.models import Unit  # noqa: E402
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def free_port() -> int:
@@ -103,17 +99,6 @@ def request(port, method, path, headers, body=None) -> tuple[int, bytes]:
         return response.status, response.read()
     finally:
         conn.close()
-
-
-def timed(fn, repeat: int, warmup: int = 3) -> list[float]:
-    for _i in range(warmup):
-        fn()
-    samples = []
-    for _i in range(repeat):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
 
 
 def main():

@@ -150,6 +150,26 @@ def end_notice(problem: Problem, *, by, today: dt.date | None = None) -> Problem
     return problem
 
 
+def _closed_event(problem, notice, was: str, now) -> dict:
+    """The audit event of the system's close after the notice (audit.record's arguments)."""
+    return {
+        "actor": None,
+        "role": "system",
+        "action": "close",
+        "target": problem,
+        "before": {"state": was},
+        "after": {
+            "state": State.CLOSED,
+            "closed_at": now.isoformat(),
+            "progress_percent": 100,
+            "notice": notice.pk,
+            "notice_ended_on": notice.ends_on.isoformat(),
+            "automatic": True,
+        },
+        "problem_id": problem.pk,
+    }
+
+
 def close_after_notice(
     problem: Problem, *, today: dt.date, now: dt.datetime | None = None, open_children=None
 ):
@@ -188,22 +208,7 @@ def close_after_notice(
             )
             if not ended:
                 raise Conflict(_("The public notice was ended a moment ago."))
-            audit.record(
-                actor=None,
-                role="system",
-                action="close",
-                target=problem,
-                before=before,
-                after={
-                    "state": State.CLOSED,
-                    "closed_at": now.isoformat(),
-                    "progress_percent": 100,
-                    "notice": notice.pk,
-                    "notice_ended_on": notice.ends_on.isoformat(),
-                    "automatic": True,
-                },
-                problem_id=problem.pk,
-            )
+            audit.record(**_closed_event(problem, notice, before["state"], now))
     except Conflict:
         return None
     return problem
@@ -269,27 +274,10 @@ def close_after_notices(
     PublicNotice.objects.filter(pk__in=[notice.pk for notice in closing]).update(
         status=NoticeStatus.ENDED
     )
-    entries = []
     for notice in closing:
-        problem = notice.problem
-        entries.append(
-            {
-                "actor": None,
-                "role": "system",
-                "action": "close",
-                "target": problem,
-                "before": {"state": before[problem.pk]},
-                "after": {
-                    "state": State.CLOSED,
-                    "closed_at": now.isoformat(),
-                    "progress_percent": 100,
-                    "notice": notice.pk,
-                    "notice_ended_on": notice.ends_on.isoformat(),
-                    "automatic": True,
-                },
-                "problem_id": problem.pk,
-            }
-        )
         notice.status = NoticeStatus.ENDED
+    entries = [
+        _closed_event(notice.problem, notice, before[notice.problem_id], now) for notice in closing
+    ]
     audit.record_many(entries)
     return [notice.problem for notice in closing]

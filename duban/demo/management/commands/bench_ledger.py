@@ -8,7 +8,6 @@ page/raw, and the queries per list page. Works on whatever DATABASE_URL points t
 """
 
 import statistics
-import time
 
 from django.conf import settings
 from django.core.management import call_command
@@ -22,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from duban.accounts.models import User
 from duban.demo import scale
+from duban.demo.timing import percentile, timed
 from duban.inspections.models import Inspection
 from duban.ledger import counts
 from duban.ledger.filters import ProblemFilterForm
@@ -31,23 +31,6 @@ from duban.org.models import Region, Unit
 from duban.org.scope import under
 
 DEEP_FILTER = {"state": "in_progress", "category": "water", "page": "20"}
-
-
-def _percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def _timed(fn, repeat: int, warmup: int = 3) -> list[float]:
-    for _i in range(warmup):
-        fn()
-    samples = []
-    for _i in range(repeat):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
 
 
 def raw_rows_sql(with_filter: bool) -> str:
@@ -200,23 +183,23 @@ class Command(BaseCommand):
         self.stdout.write("-" * len(header))
         results = []
         for label, page_fn, raw_fn, orm_fn in cases:
-            page = _timed(page_fn, repeat)
+            page = timed(page_fn, repeat)
             row = {
                 "case": label,
                 "p50": statistics.median(page),
-                "p95": _percentile(page, 0.95),
+                "p95": percentile(page, 0.95),
             }
             if raw_fn:
                 rows = raw_fn()
                 if len(rows) != settings.DUBAN_PAGE_SIZE:
                     self.stderr.write(f"raw SQL for {label} returned {len(rows)} rows")
-                raw_samples = _timed(raw_fn, repeat)
+                raw_samples = timed(raw_fn, repeat)
                 row["raw_p50"] = statistics.median(raw_samples)
-                row["raw_p95"] = _percentile(raw_samples, 0.95)
+                row["raw_p95"] = percentile(raw_samples, 0.95)
                 ratio = f"{row['p95'] / row['raw_p95']:.1f}×"
                 raw_text = f"{row['raw_p50']:>8.2f} {row['raw_p95']:>8.2f}"
                 # The page's own rows query through the ORM, against the same rows by hand.
-                row["rows_p95"] = _percentile(_timed(orm_fn, repeat), 0.95)
+                row["rows_p95"] = percentile(timed(orm_fn, repeat), 0.95)
                 rows_text = f"{row['rows_p95']:>9.2f} {row['rows_p95'] / row['raw_p95']:>12.1f}×"
             else:
                 ratio, raw_text, rows_text = "", f"{'':>8} {'':>8}", ""
