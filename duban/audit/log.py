@@ -254,115 +254,214 @@ def _broken(checked: int, seq: int, reason: str) -> Verdict:
     return Verdict(False, checked, *chain_head(), broken_seq=seq, reason=reason)
 
 
-def verify(progress=None, batch: int = 10_000) -> Verdict:
+# Per process (a hashing process has its own): JSON text → its canonical form, and the parts
+# of payloads that repeat (before/after values, who did what, roles and targets).
+_canonical_cache: dict = {}
+
+
+def _check_rows(rows: list, shown_suffix: str, parse_suffix: str) -> list:
+    """What in one chunk of _chunk_query() rows needs a closer look, in order: (index, kind).
+
+    Kinds: "missing" (the seq does not follow the row before), "link" (the prev_hash is not
+    the row before's hash), both final, the list ends there; "hash" and "time" (the fast hash
+    or the fast time comparison differ), which the caller confirms against the database
+    with event_hash() / shown_time_matches() before calling the event broken. The first row
+    is taken as it is: how it follows the chunk before is the caller's to check. Needs no
+    database, so chunks can be checked in any order, in any process; an intact chunk gives [].
+    """
+    fromisoformat, sha256, string = dt.datetime.fromisoformat, hashlib.sha256, _string
+    canonical = _canonical_cache
+    if len(canonical) > 100_000:
+        canonical.clear()
+    found = []
+    expected_seq, prev_hash = rows[0][0], rows[0][-2]
+    hashed_text = hashed_at = stored_as = quoted_text = quoted_at = None
+    for index, (
+        seq,
+        at,
+        at_text,
+        actor_id,
+        actor_name,
+        role,
+        action,
+        target_type,
+        target_id,
+        problem_id,
+        before,
+        after,
+        stored_prev,
+        stored_hash,
+    ) in enumerate(rows):
+        if seq != expected_seq:
+            found.append((index, "missing"))
+            return found
+        if stored_prev != prev_hash:
+            found.append((index, "link"))
+            return found
+        try:
+            before_json = canonical.get(before)
+            if before_json is None:
+                before_json = canonical[before] = _stored_json(before)
+            after_json = canonical.get(after)
+            if after_json is None:
+                after_json = canonical[after] = _stored_json(after)
+            # event_hash()'s canonical JSON written out, keys in sorted order; the parts
+            # that repeat from event to event (who, what, when) are written once.
+            who = canonical.get((action, actor_id, actor_name))
+            if who is None:
+                who = canonical[(action, actor_id, actor_name)] = (
+                    f'{{"action":{string(action)},'
+                    f'"actor_id":{"null" if actor_id is None else int.__repr__(actor_id)},'
+                    f'"actor_name":{string(actor_name)},"after":'
+                )
+            role_target = canonical.get((role, target_type))
+            if role_target is None:
+                role_target = canonical[(role, target_type)] = (
+                    f'"role":{string(role)},"seq":',
+                    f',"target":[{string(target_type)},',
+                )
+            if at_text != quoted_text:
+                quoted_text, quoted_at = at_text, string(at_text)
+            payload = (
+                f'{who}{after_json},"at":{quoted_at},"before":{before_json},'
+                f'"prev":{string(prev_hash)},'
+                f'"problem_id":{"null" if problem_id is None else int.__repr__(problem_id)},'
+                f"{role_target[0]}{int.__repr__(seq)}{role_target[1]}{string(target_id)}]}}"
+            )
+            same_hash = sha256(payload.encode()).hexdigest() == stored_hash
+        except (TypeError, ValueError):
+            same_hash = False
+        if not same_hash:
+            found.append((index, "hash"))
+        try:
+            if at_text != hashed_text:  # events appended together share their time
+                hashed_text, hashed_at = at_text, fromisoformat(at_text)
+                # The text the time is shown as when it is the same: compared first.
+                stored_as = str(hashed_at.astimezone(dt.UTC).replace(tzinfo=None))
+                stored_as += shown_suffix
+            same_time = at == stored_as or fromisoformat(at + parse_suffix) == hashed_at
+        except (TypeError, ValueError):
+            hashed_text, same_time = None, False
+        if not same_time:
+            found.append((index, "time"))
+        prev_hash, expected_seq = stored_hash, expected_seq + 1
+    return found
+
+
+def _hashing_pool(workers: int):
+    """`workers` processes forked from this one to run _check_rows() (they touch no database).
+
+    Forked, not spawned: a child starts in milliseconds with everything imported, and the
+    rows it checks are the ones this process read, in this process's transaction.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+
+
+def default_workers() -> int:
+    """Hashing processes `duban verify_audit` starts by default: one per core this may use."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def verify(progress=None, batch: int = 10_000, workers: int = 0) -> Verdict:
     """Walk the whole chain in order; stop at the first broken link.
 
     Checks, for each event: its number follows the one before (none missing), it links to
     the hash of the event before, its hash matches its fields, and the time shown is the
     time hashed; then that the chain's head is its last event. `progress(n)` is told of
     every `n` events checked.
+
+    This process reads the chain in chunks of `batch` events. With `workers` > 0, once a
+    chunk comes back full, that many forked processes hash the chunks while this one reads
+    the next ones; how each chunk follows the one before, and any event a chunk's check
+    flags, is decided here in order, so the verdict (the first broken event, its message,
+    the events checked before it) is the same as with `workers=0`, which hashes here.
     """
     connection = transaction.get_connection()
     sql = _chunk_query(connection)
     # `at` as text: SQLite's is naive UTC ("2026-12-08 00:39:54.064406"); PostgreSQL writes
     # the offset of the session's time zone, UTC under Django ("…064406+00").
-    shown_suffix, parse_suffix = ("", "+00:00") if connection.vendor == "sqlite" else ("+00", "")
-    fromisoformat, sha256, string = dt.datetime.fromisoformat, hashlib.sha256, _string
-    # JSON text → its canonical form (before/after values repeat a lot), and parts of payloads.
-    canonical: dict = {}
-    prev_hash, expected_seq, checked, last_seq, reported = GENESIS_HASH, 1, 0, 0, 0
-    hashed_text = hashed_at = stored_as = quoted_text = quoted_at = None
+    suffixes = ("", "+00:00") if connection.vendor == "sqlite" else ("+00", "")
+    state = {"prev_hash": GENESIS_HASH, "expected_seq": 1, "checked": 0}
 
-    def broken(seq: int, reason: str) -> Verdict:
-        if progress and checked > reported:
-            progress(checked - reported)
-        return _broken(checked, seq, reason)
-
-    while True:
+    def read(after_seq: int) -> list:
         with connection.cursor() as cursor:
-            cursor.execute(sql, [last_seq, batch])
-            rows = cursor.fetchall()
-        if not rows:
-            break
-        if len(canonical) > 100_000:
-            canonical.clear()
-        reported = checked
-        for (
-            seq,
-            at,
-            at_text,
-            actor_id,
-            actor_name,
-            role,
-            action,
-            target_type,
-            target_id,
-            problem_id,
-            before,
-            after,
-            stored_prev,
-            stored_hash,
-        ) in rows:
-            if seq != expected_seq:
-                return broken(expected_seq, f"event #{expected_seq} is missing (next is #{seq})")
-            if stored_prev != prev_hash:
-                return broken(seq, f"event #{seq} does not follow the event before it")
-            try:
-                before_json = canonical.get(before)
-                if before_json is None:
-                    before_json = canonical[before] = _stored_json(before)
-                after_json = canonical.get(after)
-                if after_json is None:
-                    after_json = canonical[after] = _stored_json(after)
-                # event_hash()'s canonical JSON written out, keys in sorted order; the parts
-                # that repeat from event to event (who, what, when) are written once.
-                who = canonical.get((action, actor_id, actor_name))
-                if who is None:
-                    who = canonical[(action, actor_id, actor_name)] = (
-                        f'{{"action":{string(action)},'
-                        f'"actor_id":{"null" if actor_id is None else int.__repr__(actor_id)},'
-                        f'"actor_name":{string(actor_name)},"after":'
-                    )
-                role_target = canonical.get((role, target_type))
-                if role_target is None:
-                    role_target = canonical[(role, target_type)] = (
-                        f'"role":{string(role)},"seq":',
-                        f',"target":[{string(target_type)},',
-                    )
-                if at_text != quoted_text:
-                    quoted_text, quoted_at = at_text, string(at_text)
-                payload = (
-                    f'{who}{after_json},"at":{quoted_at},"before":{before_json},'
-                    f'"prev":{string(prev_hash)},'
-                    f'"problem_id":{"null" if problem_id is None else int.__repr__(problem_id)},'
-                    f"{role_target[0]}{int.__repr__(seq)}{role_target[1]}{string(target_id)}]}}"
+            cursor.execute(sql, [after_seq, batch])
+            return cursor.fetchall()
+
+    def settle(rows: list, found: list) -> Verdict | None:
+        """Account for one checked chunk, in chain order: a Verdict if an event is broken."""
+        checked = state["checked"]
+
+        def broken(index: int, seq: int, reason: str) -> Verdict:
+            if progress and index:
+                progress(index)
+            return _broken(checked + index, seq, reason)
+
+        seq, stored_prev = rows[0][0], rows[0][-2]
+        if seq != state["expected_seq"]:
+            expected = state["expected_seq"]
+            return broken(0, expected, f"event #{expected} is missing (next is #{seq})")
+        if stored_prev != state["prev_hash"]:
+            return broken(0, seq, f"event #{seq} does not follow the event before it")
+        for index, kind in found:
+            seq, stored_prev = rows[index][0], rows[index][-2]
+            if kind == "missing":
+                expected = rows[index - 1][0] + 1
+                return broken(index, expected, f"event #{expected} is missing (next is #{seq})")
+            if kind == "link":
+                return broken(index, seq, f"event #{seq} does not follow the event before it")
+            stored = _stored_row(seq)
+            if kind == "hash" and event_hash(stored, stored_prev) != rows[index][-1]:
+                return broken(index, seq, f"event #{seq} was changed after it was written")
+            if kind == "time" and not shown_time_matches(stored["at"], stored["at_text"]):
+                return broken(
+                    index,
+                    seq,
+                    f"the time of event #{seq} was changed after it was written "
+                    f"(shown {stored['at'].isoformat()}, hashed {stored['at_text']})",
                 )
-                same_hash = sha256(payload.encode()).hexdigest() == stored_hash
-            except (TypeError, ValueError):
-                same_hash = False
-            if not same_hash and event_hash(_stored_row(seq), prev_hash) != stored_hash:
-                return broken(seq, f"event #{seq} was changed after it was written")
-            try:
-                if at_text != hashed_text:  # events appended together share their time
-                    hashed_text, hashed_at = at_text, fromisoformat(at_text)
-                    # The text the time is shown as when it is the same: compared first.
-                    stored_as = str(hashed_at.astimezone(dt.UTC).replace(tzinfo=None))
-                    stored_as += shown_suffix
-                same_time = at == stored_as or fromisoformat(at + parse_suffix) == hashed_at
-            except (TypeError, ValueError):
-                hashed_text, same_time = None, False
-            if not same_time:
-                stored = _stored_row(seq)
-                if not shown_time_matches(stored["at"], stored["at_text"]):
-                    return broken(
-                        seq,
-                        f"the time of event #{seq} was changed after it was written "
-                        f"(shown {stored['at'].isoformat()}, hashed {stored['at_text']})",
-                    )
-            prev_hash, expected_seq, checked = stored_hash, expected_seq + 1, checked + 1
-        last_seq = rows[-1][0]
+        state["prev_hash"], state["expected_seq"] = rows[-1][-1], rows[-1][0] + 1
+        state["checked"] = checked + len(rows)
         if progress:
-            progress(checked - reported)
+            progress(len(rows))
+        return None
+
+    verdict, last_seq, pool, pending = None, 0, None, []
+    try:
+        while verdict is None:
+            rows = read(last_seq)
+            if not rows:
+                break
+            last_seq = rows[-1][0]
+            if pool is None and workers > 0 and len(rows) == batch:
+                pool = _hashing_pool(workers)
+            if pool is None:
+                verdict = settle(rows, _check_rows(rows, *suffixes))
+                continue
+            # Chunks in flight: enough to keep every hashing process busy while reading.
+            pending.append((rows, pool.submit(_check_rows, rows, *suffixes)))
+            while pending and (len(pending) > 2 * workers or pending[0][1].done()):
+                rows, checking = pending.pop(0)
+                verdict = settle(rows, checking.result())
+                if verdict:
+                    break
+        while pending and verdict is None:
+            rows, checking = pending.pop(0)
+            verdict = settle(rows, checking.result())
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    if verdict:
+        return verdict
+    checked, prev_hash = state["checked"], state["prev_hash"]
     head_seq, head_hash = chain_head()
     if head_seq != checked or head_hash != prev_hash:
         return Verdict(
@@ -377,14 +476,14 @@ def verify(progress=None, batch: int = 10_000) -> Verdict:
 
 
 def verify_against_heads(
-    expected=(), *, noted_file: bool = True, every_note: bool = False, progress=None
+    expected=(), *, noted_file: bool = True, every_note: bool = False, progress=None, workers=0
 ) -> Verdict:
     """verify(), then the heads noted outside: those given (`--expect`) and the head file's.
 
     A chain that verifies may still have been rewritten as a whole, cut back with its
     head, or emptied; a head noted before that no longer matches tells.
     """
-    verdict = verify(progress=progress)
+    verdict = verify(progress=progress, workers=workers)
     noted, warnings = list(expected), []
     if noted_file:
         path = heads.head_file()
