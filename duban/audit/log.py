@@ -348,26 +348,84 @@ def _check_rows(rows: list, shown_suffix: str, parse_suffix: str) -> list:
     return found
 
 
-def _hashing_pool(workers: int):
-    """`workers` processes forked from this one to run _check_rows() (they touch no database).
+def _summary(rows: list, found: list) -> tuple:
+    """A checked chunk as verify() settles it: its count, its ends and what _check_rows() found.
 
-    Forked, not spawned: a child starts in milliseconds with everything imported, and the
-    rows it checks are the ones this process read, in this process's transaction.
+    (count, first seq, first prev_hash, last seq, last hash, findings): each finding is
+    (index, kind, seq, seq of the row before, prev_hash, hash).
+    """
+    first, last = rows[0], rows[-1]
+    findings = [
+        (index, kind, rows[index][0], rows[index - 1][0], rows[index][-2], rows[index][-1])
+        for index, kind in found
+    ]
+    return len(rows), first[0], first[-2], last[0], last[-1], findings
+
+
+def _range_query(connection) -> str:
+    """_chunk_query() for the events of one range of seq, lo < seq <= hi."""
+    quote = connection.ops.quote_name
+    return (
+        _chunk_query(connection)
+        .replace(
+            f"WHERE {quote('seq')} > %s", f"WHERE {quote('seq')} > %s AND {quote('seq')} <= %s"
+        )
+        .replace(" LIMIT %s", "")
+    )
+
+
+def _check_range(lo: int, hi: int, shown_suffix: str, parse_suffix: str) -> tuple | None:
+    """In a hashing process: read the events lo < seq <= hi, check them; their _summary()."""
+    connection = transaction.get_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(_range_query(connection), [lo, hi])
+        rows = cursor.fetchall()
+    return _summary(rows, _check_rows(rows, shown_suffix, parse_suffix)) if rows else None
+
+
+def _hashing_pool(workers: int):
+    """`workers` processes forked from this one, each with its own database connection.
+
+    The caller closes its connection first (it holds no transaction): a forked process must
+    not share it. Forked, not spawned: a process starts in milliseconds, settings and code
+    already loaded. Each closes its connection when the pool ends.
     """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    return ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("fork"), initializer=_hashing_process
+    )
+
+
+def _close_connections(connection) -> None:
+    """Close `connection`, and its pool's connections if it has one (psycopg's pool)."""
+    connection.close()
+    if connection.settings_dict.get("OPTIONS", {}).get("pool"):
+        connection.close_pool()
+
+
+def _hashing_process() -> None:
+    from multiprocessing.util import Finalize
+
+    Finalize(None, _close_connections, args=(transaction.get_connection(),), exitpriority=0)
 
 
 def default_workers() -> int:
-    """Hashing processes `duban verify_audit` starts by default: one per core this may use."""
+    """Hashing processes `duban verify_audit` starts by default: one per core it may use."""
     import os
 
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def _can_read_elsewhere(connection) -> bool:
+    """Whether other connections read what this one would: no transaction, not in memory."""
+    if connection.in_atomic_block:
+        return False
+    return not (connection.vendor == "sqlite" and connection.is_in_memory_db())
 
 
 def verify(progress=None, batch: int = 10_000, workers: int = 0) -> Verdict:
@@ -378,11 +436,14 @@ def verify(progress=None, batch: int = 10_000, workers: int = 0) -> Verdict:
     time hashed; then that the chain's head is its last event. `progress(n)` is told of
     every `n` events checked.
 
-    This process reads the chain in chunks of `batch` events. With `workers` > 0, once a
-    chunk comes back full, that many forked processes hash the chunks while this one reads
-    the next ones; how each chunk follows the one before, and any event a chunk's check
-    flags, is decided here in order, so the verdict (the first broken event, its message,
-    the events checked before it) is the same as with `workers=0`, which hashes here.
+    The chain is read in chunks of `batch` events. With `workers` > 0, once the first chunk
+    comes back full, that many forked processes read and hash the chunks up to the last
+    event there is then, in parallel, each over its own connection (not inside a
+    transaction, whose changes they would not see, nor on an in-memory SQLite database:
+    there this process does all). How each chunk follows the one before, and every event a
+    chunk's check flags, is settled here in chain order, so the verdict (the first broken
+    event, its message, the events checked before it) and the progress told are those of
+    `workers=0`.
     """
     connection = transaction.get_connection()
     sql = _chunk_query(connection)
@@ -391,13 +452,9 @@ def verify(progress=None, batch: int = 10_000, workers: int = 0) -> Verdict:
     suffixes = ("", "+00:00") if connection.vendor == "sqlite" else ("+00", "")
     state = {"prev_hash": GENESIS_HASH, "expected_seq": 1, "checked": 0}
 
-    def read(after_seq: int) -> list:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [after_seq, batch])
-            return cursor.fetchall()
-
-    def settle(rows: list, found: list) -> Verdict | None:
+    def settle(summary: tuple) -> Verdict | None:
         """Account for one checked chunk, in chain order: a Verdict if an event is broken."""
+        count, seq, stored_prev, last_seq, last_hash, findings = summary
         checked = state["checked"]
 
         def broken(index: int, seq: int, reason: str) -> Verdict:
@@ -405,21 +462,19 @@ def verify(progress=None, batch: int = 10_000, workers: int = 0) -> Verdict:
                 progress(index)
             return _broken(checked + index, seq, reason)
 
-        seq, stored_prev = rows[0][0], rows[0][-2]
         if seq != state["expected_seq"]:
             expected = state["expected_seq"]
             return broken(0, expected, f"event #{expected} is missing (next is #{seq})")
         if stored_prev != state["prev_hash"]:
             return broken(0, seq, f"event #{seq} does not follow the event before it")
-        for index, kind in found:
-            seq, stored_prev = rows[index][0], rows[index][-2]
+        for index, kind, seq, seq_before, stored_prev, stored_hash in findings:
             if kind == "missing":
-                expected = rows[index - 1][0] + 1
+                expected = seq_before + 1
                 return broken(index, expected, f"event #{expected} is missing (next is #{seq})")
             if kind == "link":
                 return broken(index, seq, f"event #{seq} does not follow the event before it")
             stored = _stored_row(seq)
-            if kind == "hash" and event_hash(stored, stored_prev) != rows[index][-1]:
+            if kind == "hash" and event_hash(stored, stored_prev) != stored_hash:
                 return broken(index, seq, f"event #{seq} was changed after it was written")
             if kind == "time" and not shown_time_matches(stored["at"], stored["at_text"]):
                 return broken(
@@ -428,37 +483,50 @@ def verify(progress=None, batch: int = 10_000, workers: int = 0) -> Verdict:
                     f"the time of event #{seq} was changed after it was written "
                     f"(shown {stored['at'].isoformat()}, hashed {stored['at_text']})",
                 )
-        state["prev_hash"], state["expected_seq"] = rows[-1][-1], rows[-1][0] + 1
-        state["checked"] = checked + len(rows)
+        state["prev_hash"], state["expected_seq"] = last_hash, last_seq + 1
+        state["checked"] = checked + count
         if progress:
-            progress(len(rows))
+            progress(count)
         return None
 
-    verdict, last_seq, pool, pending = None, 0, None, []
-    try:
-        while verdict is None:
-            rows = read(last_seq)
-            if not rows:
-                break
-            last_seq = rows[-1][0]
-            if pool is None and workers > 0 and len(rows) == batch:
-                pool = _hashing_pool(workers)
-            if pool is None:
-                verdict = settle(rows, _check_rows(rows, *suffixes))
-                continue
-            # Chunks in flight: enough to keep every hashing process busy while reading.
-            pending.append((rows, pool.submit(_check_rows, rows, *suffixes)))
-            while pending and (len(pending) > 2 * workers or pending[0][1].done()):
-                rows, checking = pending.pop(0)
-                verdict = settle(rows, checking.result())
-                if verdict:
-                    break
-        while pending and verdict is None:
-            rows, checking = pending.pop(0)
-            verdict = settle(rows, checking.result())
-    finally:
-        if pool is not None:
+    def in_parallel(after_seq: int) -> tuple[Verdict | None, int]:
+        """Check the events after `after_seq` up to the last one now, in hashing processes."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT MAX({connection.ops.quote_name('seq')}) "
+                f"FROM {connection.ops.quote_name(AuditEvent._meta.db_table)}"
+            )
+            (last_seq,) = cursor.fetchone()
+        if last_seq is None or last_seq <= after_seq:
+            return None, after_seq
+        _close_connections(connection)  # none to be shared with the forked processes
+        pool = _hashing_pool(workers)
+        try:
+            chunks = [
+                pool.submit(_check_range, lo, min(lo + batch, last_seq), *suffixes)
+                for lo in range(after_seq, last_seq, batch)
+            ]
+            for chunk in chunks:
+                summary = chunk.result()
+                if summary and (verdict := settle(summary)):
+                    return verdict, last_seq
+        finally:
             pool.shutdown(wait=True, cancel_futures=True)
+        return None, last_seq
+
+    verdict, last_seq, parallel = None, 0, workers > 0 and _can_read_elsewhere(connection)
+    while verdict is None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [last_seq, batch])
+            rows = cursor.fetchall()
+        if not rows:
+            break
+        last_seq = rows[-1][0]
+        verdict = settle(_summary(rows, _check_rows(rows, *suffixes)))
+        if verdict is None and parallel and len(rows) == batch:
+            # The rest up to the last event now in parallel; any appended since, here.
+            parallel = False
+            verdict, last_seq = in_parallel(last_seq)
     if verdict:
         return verdict
     checked, prev_hash = state["checked"], state["prev_hash"]

@@ -1,18 +1,22 @@
-"""verify(workers=N): forked processes hash the chunks, the verdict is decided here in order.
+"""verify(workers=N): forked processes read and hash the chunks; the verdict is settled here.
 
 A broken event deep in a later chunk, or at a chunk's edge, is reported exactly as the
 walk in one process reports it: the same event, message and count of events checked before
 it, and the progress told adds up to that count; the first broken event wins even when a
 later chunk's check comes back first.
+
+The hashing processes read over their own connections, so they see only what is committed:
+these tests commit their chain (transactional tests) on PostgreSQL. SQLite's test database
+lives in memory, where verify() checks everything in its own process (last test).
 """
 
 import datetime as dt
 import os
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
-from duban.audit import log
+from duban.audit import log, triggers
 from duban.audit.models import AuditEvent
 
 from .tampering import drop_append_only_triggers, execute
@@ -20,8 +24,11 @@ from .tampering import drop_append_only_triggers, execute
 EVENTS, BATCH = 70, 7  # ten chunks: 1–7, 8–14, …, 43–49, 50–56, 57–63, 64–70
 
 
-@pytest.fixture
-def chain(world):
+# The chain committed, so that the hashing processes' connections see it.
+committed = pytest.mark.django_db(transaction=True)
+
+
+def build_chain(world):
     with transaction.atomic():
         log.record_many(
             {
@@ -36,7 +43,14 @@ def chain(world):
             for n in range(EVENTS)
         )
     assert AuditEvent.objects.count() == EVENTS
+
+
+@pytest.fixture
+def chain(world):
+    build_chain(world)
     drop_append_only_triggers()
+    yield
+    triggers.install(connection)  # committed tests: nothing rolls their removal back
 
 
 @pytest.fixture
@@ -61,6 +75,8 @@ def walk(workers: int):
     return verdict
 
 
+@pytest.mark.postgres_only
+@committed
 def test_an_intact_chain_verifies_in_other_processes(chain, pools):
     verdict = walk(workers=2)
     assert (verdict.ok, verdict.checked, verdict.head_seq) == (True, EVENTS, EVENTS)
@@ -94,6 +110,8 @@ def moved(seq):
     )
 
 
+@pytest.mark.postgres_only
+@committed
 @pytest.mark.parametrize("tamper", [changed, unlinked, removed, moved])
 @pytest.mark.parametrize(
     "seq",
@@ -116,6 +134,8 @@ def test_a_broken_event_in_a_later_chunk_is_named_exactly(chain, pools, tamper, 
     assert verdict == walk(workers=0)
 
 
+@pytest.mark.postgres_only
+@committed
 def test_the_first_broken_event_wins_over_a_later_one(chain, pools):
     changed(64)  # the last chunk: its check may well come back first
     seq, reason = unlinked(22)
@@ -125,8 +145,20 @@ def test_the_first_broken_event_wins_over_a_later_one(chain, pools):
     assert len(pools) == 3
 
 
+@pytest.mark.postgres_only
+@committed
 def test_the_tail_cut_off_is_still_told(chain, pools):
     execute("DELETE FROM {table} WHERE seq > %s", [EVENTS - 3])
     verdict = walk(workers=2)
     assert (verdict.ok, verdict.broken_seq, verdict.checked) == (False, EVENTS - 2, EVENTS - 3)
     assert verdict.reason.startswith(f"the chain ends at #{EVENTS - 3} but its head says")
+
+
+def test_inside_a_transaction_it_checks_in_its_own_process(world, pools):
+    """Other connections would not see the transaction's events: no processes are started."""
+    build_chain(world)
+    drop_append_only_triggers()
+    seq, reason = changed(50)
+    verdict = walk(workers=2)
+    assert (verdict.broken_seq, verdict.checked, verdict.reason) == (seq, seq - 1, reason)
+    assert pools == []
