@@ -11,9 +11,12 @@ lives in memory, where verify() checks everything in its own process (last test)
 """
 
 import datetime as dt
+import json
 import os
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
 from duban.audit import log, triggers
@@ -162,3 +165,34 @@ def test_inside_a_transaction_it_checks_in_its_own_process(world, pools):
     verdict = walk(workers=2)
     assert (verdict.broken_seq, verdict.checked, verdict.reason) == (seq, seq - 1, reason)
     assert pools == []
+
+
+@pytest.mark.postgres_only
+@committed
+def test_the_command_names_the_broken_event_with_its_workers(chain):
+    seq, reason = changed(50)
+    out = StringIO()
+    with pytest.raises(CommandError) as raised:
+        call_command(
+            "verify_audit",
+            "--json",
+            "--no-progress",
+            "--workers",
+            "2",
+            stdout=out,
+            stderr=StringIO(),
+        )
+    assert raised.value.returncode == 1
+    verdict = json.loads(out.getvalue())
+    assert (verdict["ok"], verdict["broken_seq"], verdict["checked"], verdict["reason"]) == (
+        False,
+        seq,
+        seq - 1,
+        reason,
+    )
+
+
+def test_the_command_refuses_a_negative_number_of_workers(db):
+    with pytest.raises(CommandError) as raised:
+        call_command("verify_audit", "--workers", "-1", stdout=StringIO(), stderr=StringIO())
+    assert raised.value.returncode == 2
