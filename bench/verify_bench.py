@@ -5,8 +5,11 @@
 
 Builds (or tops up) a chain of N events with audit.record_many, in transactions of 10,000
 events shaped like the ledger's (state changes, progress reports each with its own Chinese
-text, system steps; 1 to 40 events at a time, each group at its own time), then walks it with log.verify() as the command does (a progress callback per
-chunk) and prints the events checked, the seconds, the events a second and the queries.
+text, system steps; 1 to 40 events at a time, each group at its own time), then walks it
+with log.verify() as the command does (a progress callback per chunk; `--workers N`
+hashing processes, one per core by default, 0 for none) and prints the events checked, the
+seconds, the events a second, the CPU time here and in the hashing processes, and the
+queries made here (the hashing processes read their chunks over their own connections).
 Without DATABASE_URL it uses a throwaway SQLite database; with one it writes to it: use a
 scratch database. The chain must be intact: the bench stops if the verdict is not ok.
 """
@@ -14,6 +17,7 @@ scratch database. The chain must be intact: the bench stops if the verdict is no
 import argparse
 import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -93,7 +97,7 @@ def ensure_events(n: int) -> None:
     print(f"built {n - have:,} events in {time.perf_counter() - started:.0f} s")
 
 
-def walk(run: int, total: int) -> float:
+def walk(run: int, total: int, workers: int) -> float:
     """One verify() as the command makes it; prints and returns its seconds."""
     told, queries = [], []
 
@@ -103,14 +107,17 @@ def walk(run: int, total: int) -> float:
 
     with connection.execute_wrapper(count):
         started, cpu = time.perf_counter(), time.process_time()
-        verdict = log.verify(progress=told.append)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        verdict = log.verify(progress=told.append, workers=workers)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_children = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
     if not verdict.ok or sum(told) != total:
         sys.exit(f"the chain does not verify: {verdict}")
     print(
         f"run {run + 1}: {verdict.checked:,} events in {seconds:.2f} s "
-        f"({cpu:.2f} s CPU here): {verdict.checked / seconds:,.0f} events/s, "
-        f"{len(queries)} queries"
+        f"({cpu:.2f} s CPU here, {cpu_children:.2f} s in hashing processes): "
+        f"{verdict.checked / seconds:,.0f} events/s, {len(queries)} queries here"
     )
     return seconds
 
@@ -119,14 +126,20 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=500_000)
     parser.add_argument("--runs", type=int, default=3, help="walks to time (the best is shown)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=log.default_workers(),
+        help="hashing processes, as `verify_audit --workers` (default: one per core)",
+    )
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     ensure_events(args.events)
     total = AuditEvent.objects.count()
-    print(f"database: {connection.vendor}; events: {total:,}")
+    print(f"database: {connection.vendor}; events: {total:,}; hashing processes: {args.workers}")
     best = None
     for run in range(args.runs):
-        seconds = walk(run, total)
+        seconds = walk(run, total, args.workers)
         best = seconds if best is None else min(best, seconds)
     print(f"best: {total / best:,.0f} events/s")
 

@@ -254,115 +254,282 @@ def _broken(checked: int, seq: int, reason: str) -> Verdict:
     return Verdict(False, checked, *chain_head(), broken_seq=seq, reason=reason)
 
 
-def verify(progress=None, batch: int = 10_000) -> Verdict:
+# Per process (a hashing process has its own): JSON text → its canonical form, and the parts
+# of payloads that repeat (before/after values, who did what, roles and targets).
+_canonical_cache: dict = {}
+
+
+def _check_rows(rows: list, shown_suffix: str, parse_suffix: str) -> list:
+    """What in one chunk of _chunk_query() rows needs a closer look, in order: (index, kind).
+
+    Kinds: "missing" (the seq does not follow the row before), "link" (the prev_hash is not
+    the row before's hash), both final, the list ends there; "hash" and "time" (the fast hash
+    or the fast time comparison differ), which the caller confirms against the database
+    with event_hash() / shown_time_matches() before calling the event broken. The first row
+    is taken as it is: how it follows the chunk before is the caller's to check. Needs no
+    database, so chunks can be checked in any order, in any process; an intact chunk gives [].
+    """
+    fromisoformat, sha256, string = dt.datetime.fromisoformat, hashlib.sha256, _string
+    canonical = _canonical_cache
+    if len(canonical) > 100_000:
+        canonical.clear()
+    found = []
+    expected_seq, prev_hash = rows[0][0], rows[0][-2]
+    hashed_text = hashed_at = stored_as = quoted_text = quoted_at = None
+    for index, (
+        seq,
+        at,
+        at_text,
+        actor_id,
+        actor_name,
+        role,
+        action,
+        target_type,
+        target_id,
+        problem_id,
+        before,
+        after,
+        stored_prev,
+        stored_hash,
+    ) in enumerate(rows):
+        if seq != expected_seq:
+            found.append((index, "missing"))
+            return found
+        if stored_prev != prev_hash:
+            found.append((index, "link"))
+            return found
+        try:
+            before_json = canonical.get(before)
+            if before_json is None:
+                before_json = canonical[before] = _stored_json(before)
+            after_json = canonical.get(after)
+            if after_json is None:
+                after_json = canonical[after] = _stored_json(after)
+            # event_hash()'s canonical JSON written out, keys in sorted order; the parts
+            # that repeat from event to event (who, what, when) are written once.
+            who = canonical.get((action, actor_id, actor_name))
+            if who is None:
+                who = canonical[(action, actor_id, actor_name)] = (
+                    f'{{"action":{string(action)},'
+                    f'"actor_id":{"null" if actor_id is None else int.__repr__(actor_id)},'
+                    f'"actor_name":{string(actor_name)},"after":'
+                )
+            role_target = canonical.get((role, target_type))
+            if role_target is None:
+                role_target = canonical[(role, target_type)] = (
+                    f'"role":{string(role)},"seq":',
+                    f',"target":[{string(target_type)},',
+                )
+            if at_text != quoted_text:
+                quoted_text, quoted_at = at_text, string(at_text)
+            payload = (
+                f'{who}{after_json},"at":{quoted_at},"before":{before_json},'
+                f'"prev":{string(prev_hash)},'
+                f'"problem_id":{"null" if problem_id is None else int.__repr__(problem_id)},'
+                f"{role_target[0]}{int.__repr__(seq)}{role_target[1]}{string(target_id)}]}}"
+            )
+            same_hash = sha256(payload.encode()).hexdigest() == stored_hash
+        except (TypeError, ValueError):
+            same_hash = False
+        if not same_hash:
+            found.append((index, "hash"))
+        try:
+            if at_text != hashed_text:  # events appended together share their time
+                hashed_text, hashed_at = at_text, fromisoformat(at_text)
+                # The text the time is shown as when it is the same: compared first.
+                stored_as = str(hashed_at.astimezone(dt.UTC).replace(tzinfo=None))
+                stored_as += shown_suffix
+            same_time = at == stored_as or fromisoformat(at + parse_suffix) == hashed_at
+        except (TypeError, ValueError):
+            hashed_text, same_time = None, False
+        if not same_time:
+            found.append((index, "time"))
+        prev_hash, expected_seq = stored_hash, expected_seq + 1
+    return found
+
+
+def _summary(rows: list, found: list) -> tuple:
+    """A checked chunk as verify() settles it: its count, its ends and what _check_rows() found.
+
+    (count, first seq, first prev_hash, last seq, last hash, findings): each finding is
+    (index, kind, seq, seq of the row before, prev_hash, hash).
+    """
+    first, last = rows[0], rows[-1]
+    findings = [
+        (index, kind, rows[index][0], rows[index - 1][0], rows[index][-2], rows[index][-1])
+        for index, kind in found
+    ]
+    return len(rows), first[0], first[-2], last[0], last[-1], findings
+
+
+def _range_query(connection) -> str:
+    """_chunk_query() for the events of one range of seq, lo < seq <= hi."""
+    quote = connection.ops.quote_name
+    return (
+        _chunk_query(connection)
+        .replace(
+            f"WHERE {quote('seq')} > %s", f"WHERE {quote('seq')} > %s AND {quote('seq')} <= %s"
+        )
+        .replace(" LIMIT %s", "")
+    )
+
+
+def _check_range(lo: int, hi: int, shown_suffix: str, parse_suffix: str) -> tuple | None:
+    """In a hashing process: read the events lo < seq <= hi, check them; their _summary()."""
+    connection = transaction.get_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(_range_query(connection), [lo, hi])
+        rows = cursor.fetchall()
+    return _summary(rows, _check_rows(rows, shown_suffix, parse_suffix)) if rows else None
+
+
+def _hashing_pool(workers: int):
+    """`workers` processes forked from this one, each with its own database connection.
+
+    The caller closes its connection first (it holds no transaction): a forked process must
+    not share it. Forked, not spawned: a process starts in milliseconds, settings and code
+    already loaded. Each closes its connection when the pool ends.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("fork"), initializer=_hashing_process
+    )
+
+
+def _close_connections(connection) -> None:
+    """Close `connection`, and its pool's connections if it has one (psycopg's pool)."""
+    connection.close()
+    if connection.settings_dict.get("OPTIONS", {}).get("pool"):
+        connection.close_pool()
+
+
+def _hashing_process() -> None:
+    from multiprocessing.util import Finalize
+
+    Finalize(None, _close_connections, args=(transaction.get_connection(),), exitpriority=0)
+
+
+def default_workers() -> int:
+    """Hashing processes `duban verify_audit` starts by default: one per core it may use."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _can_read_elsewhere(connection) -> bool:
+    """Whether other connections read what this one would: no transaction, not in memory."""
+    if connection.in_atomic_block:
+        return False
+    return not (connection.vendor == "sqlite" and connection.is_in_memory_db())
+
+
+def verify(progress=None, batch: int = 10_000, workers: int = 0) -> Verdict:
     """Walk the whole chain in order; stop at the first broken link.
 
     Checks, for each event: its number follows the one before (none missing), it links to
     the hash of the event before, its hash matches its fields, and the time shown is the
     time hashed; then that the chain's head is its last event. `progress(n)` is told of
     every `n` events checked.
+
+    The chain is read in chunks of `batch` events. With `workers` > 0, once the first chunk
+    comes back full, that many forked processes read and hash the chunks up to the last
+    event there is then, in parallel, each over its own connection (not inside a
+    transaction, whose changes they would not see, nor on an in-memory SQLite database:
+    there this process does all). How each chunk follows the one before, and every event a
+    chunk's check flags, is settled here in chain order, so the verdict (the first broken
+    event, its message, the events checked before it) and the progress told are those of
+    `workers=0`.
     """
     connection = transaction.get_connection()
     sql = _chunk_query(connection)
     # `at` as text: SQLite's is naive UTC ("2026-12-08 00:39:54.064406"); PostgreSQL writes
     # the offset of the session's time zone, UTC under Django ("…064406+00").
-    shown_suffix, parse_suffix = ("", "+00:00") if connection.vendor == "sqlite" else ("+00", "")
-    fromisoformat, sha256, string = dt.datetime.fromisoformat, hashlib.sha256, _string
-    # JSON text → its canonical form (before/after values repeat a lot), and parts of payloads.
-    canonical: dict = {}
-    prev_hash, expected_seq, checked, last_seq, reported = GENESIS_HASH, 1, 0, 0, 0
-    hashed_text = hashed_at = stored_as = quoted_text = quoted_at = None
+    suffixes = ("", "+00:00") if connection.vendor == "sqlite" else ("+00", "")
+    state = {"prev_hash": GENESIS_HASH, "expected_seq": 1, "checked": 0}
 
-    def broken(seq: int, reason: str) -> Verdict:
-        if progress and checked > reported:
-            progress(checked - reported)
-        return _broken(checked, seq, reason)
+    def settle(summary: tuple) -> Verdict | None:
+        """Account for one checked chunk, in chain order: a Verdict if an event is broken."""
+        count, seq, stored_prev, last_seq, last_hash, findings = summary
+        checked = state["checked"]
 
-    while True:
+        def broken(index: int, seq: int, reason: str) -> Verdict:
+            if progress and index:
+                progress(index)
+            return _broken(checked + index, seq, reason)
+
+        if seq != state["expected_seq"]:
+            expected = state["expected_seq"]
+            return broken(0, expected, f"event #{expected} is missing (next is #{seq})")
+        if stored_prev != state["prev_hash"]:
+            return broken(0, seq, f"event #{seq} does not follow the event before it")
+        for index, kind, seq, seq_before, stored_prev, stored_hash in findings:
+            if kind == "missing":
+                expected = seq_before + 1
+                return broken(index, expected, f"event #{expected} is missing (next is #{seq})")
+            if kind == "link":
+                return broken(index, seq, f"event #{seq} does not follow the event before it")
+            stored = _stored_row(seq)
+            if kind == "hash" and event_hash(stored, stored_prev) != stored_hash:
+                return broken(index, seq, f"event #{seq} was changed after it was written")
+            if kind == "time" and not shown_time_matches(stored["at"], stored["at_text"]):
+                return broken(
+                    index,
+                    seq,
+                    f"the time of event #{seq} was changed after it was written "
+                    f"(shown {stored['at'].isoformat()}, hashed {stored['at_text']})",
+                )
+        state["prev_hash"], state["expected_seq"] = last_hash, last_seq + 1
+        state["checked"] = checked + count
+        if progress:
+            progress(count)
+        return None
+
+    def in_parallel(after_seq: int) -> tuple[Verdict | None, int]:
+        """Check the events after `after_seq` up to the last one now, in hashing processes."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT MAX({connection.ops.quote_name('seq')}) "
+                f"FROM {connection.ops.quote_name(AuditEvent._meta.db_table)}"
+            )
+            (last_seq,) = cursor.fetchone()
+        if last_seq is None or last_seq <= after_seq:
+            return None, after_seq
+        _close_connections(connection)  # none to be shared with the forked processes
+        pool = _hashing_pool(workers)
+        try:
+            chunks = [
+                pool.submit(_check_range, lo, min(lo + batch, last_seq), *suffixes)
+                for lo in range(after_seq, last_seq, batch)
+            ]
+            for chunk in chunks:
+                summary = chunk.result()
+                if summary and (verdict := settle(summary)):
+                    return verdict, last_seq
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return None, last_seq
+
+    verdict, last_seq, parallel = None, 0, workers > 0 and _can_read_elsewhere(connection)
+    while verdict is None:
         with connection.cursor() as cursor:
             cursor.execute(sql, [last_seq, batch])
             rows = cursor.fetchall()
         if not rows:
             break
-        if len(canonical) > 100_000:
-            canonical.clear()
-        reported = checked
-        for (
-            seq,
-            at,
-            at_text,
-            actor_id,
-            actor_name,
-            role,
-            action,
-            target_type,
-            target_id,
-            problem_id,
-            before,
-            after,
-            stored_prev,
-            stored_hash,
-        ) in rows:
-            if seq != expected_seq:
-                return broken(expected_seq, f"event #{expected_seq} is missing (next is #{seq})")
-            if stored_prev != prev_hash:
-                return broken(seq, f"event #{seq} does not follow the event before it")
-            try:
-                before_json = canonical.get(before)
-                if before_json is None:
-                    before_json = canonical[before] = _stored_json(before)
-                after_json = canonical.get(after)
-                if after_json is None:
-                    after_json = canonical[after] = _stored_json(after)
-                # event_hash()'s canonical JSON written out, keys in sorted order; the parts
-                # that repeat from event to event (who, what, when) are written once.
-                who = canonical.get((action, actor_id, actor_name))
-                if who is None:
-                    who = canonical[(action, actor_id, actor_name)] = (
-                        f'{{"action":{string(action)},'
-                        f'"actor_id":{"null" if actor_id is None else int.__repr__(actor_id)},'
-                        f'"actor_name":{string(actor_name)},"after":'
-                    )
-                role_target = canonical.get((role, target_type))
-                if role_target is None:
-                    role_target = canonical[(role, target_type)] = (
-                        f'"role":{string(role)},"seq":',
-                        f',"target":[{string(target_type)},',
-                    )
-                if at_text != quoted_text:
-                    quoted_text, quoted_at = at_text, string(at_text)
-                payload = (
-                    f'{who}{after_json},"at":{quoted_at},"before":{before_json},'
-                    f'"prev":{string(prev_hash)},'
-                    f'"problem_id":{"null" if problem_id is None else int.__repr__(problem_id)},'
-                    f"{role_target[0]}{int.__repr__(seq)}{role_target[1]}{string(target_id)}]}}"
-                )
-                same_hash = sha256(payload.encode()).hexdigest() == stored_hash
-            except (TypeError, ValueError):
-                same_hash = False
-            if not same_hash and event_hash(_stored_row(seq), prev_hash) != stored_hash:
-                return broken(seq, f"event #{seq} was changed after it was written")
-            try:
-                if at_text != hashed_text:  # events appended together share their time
-                    hashed_text, hashed_at = at_text, fromisoformat(at_text)
-                    # The text the time is shown as when it is the same: compared first.
-                    stored_as = str(hashed_at.astimezone(dt.UTC).replace(tzinfo=None))
-                    stored_as += shown_suffix
-                same_time = at == stored_as or fromisoformat(at + parse_suffix) == hashed_at
-            except (TypeError, ValueError):
-                hashed_text, same_time = None, False
-            if not same_time:
-                stored = _stored_row(seq)
-                if not shown_time_matches(stored["at"], stored["at_text"]):
-                    return broken(
-                        seq,
-                        f"the time of event #{seq} was changed after it was written "
-                        f"(shown {stored['at'].isoformat()}, hashed {stored['at_text']})",
-                    )
-            prev_hash, expected_seq, checked = stored_hash, expected_seq + 1, checked + 1
         last_seq = rows[-1][0]
-        if progress:
-            progress(checked - reported)
+        verdict = settle(_summary(rows, _check_rows(rows, *suffixes)))
+        if verdict is None and parallel and len(rows) == batch:
+            # The rest up to the last event now in parallel; any appended since, here.
+            parallel = False
+            verdict, last_seq = in_parallel(last_seq)
+    if verdict:
+        return verdict
+    checked, prev_hash = state["checked"], state["prev_hash"]
     head_seq, head_hash = chain_head()
     if head_seq != checked or head_hash != prev_hash:
         return Verdict(
@@ -377,14 +544,14 @@ def verify(progress=None, batch: int = 10_000) -> Verdict:
 
 
 def verify_against_heads(
-    expected=(), *, noted_file: bool = True, every_note: bool = False, progress=None
+    expected=(), *, noted_file: bool = True, every_note: bool = False, progress=None, workers=0
 ) -> Verdict:
     """verify(), then the heads noted outside: those given (`--expect`) and the head file's.
 
     A chain that verifies may still have been rewritten as a whole, cut back with its
     head, or emptied; a head noted before that no longer matches tells.
     """
-    verdict = verify(progress=progress)
+    verdict = verify(progress=progress, workers=workers)
     noted, warnings = list(expected), []
     if noted_file:
         path = heads.head_file()

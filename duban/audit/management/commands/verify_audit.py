@@ -1,6 +1,7 @@
 """duban verify_audit [--json] [--expect SEQ:HASH ...] [--every-note]: check the audit log.
 
-Walks the whole hash chain, then checks it against heads noted outside the
+Walks the whole hash chain (`--workers N` processes hash it while this one reads;
+one per core by default, 0 for none), then checks it against heads noted outside the
 database: each `--expect SEQ:HASH` an auditor wrote down, and the heads noted in
 DUBAN_AUDIT_HEAD_FILE after every commit (the newest hundred and a sample back to
 the first; `--every-note` checks every line). Exit status 0 when all hold; 1 naming
@@ -16,7 +17,7 @@ from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from duban.audit import heads
-from duban.audit.log import chain_head, verify_against_heads
+from duban.audit.log import chain_head, default_workers, verify_against_heads
 
 
 class Command(BaseCommand):
@@ -39,12 +40,22 @@ class Command(BaseCommand):
             "(repeatable).",
         )
         parser.add_argument(
+            "--workers",
+            type=int,
+            default=default_workers(),
+            metavar="N",
+            help="Processes that hash the chain while this one reads it (default: one per "
+            "CPU core; 0 hashes in this process).",
+        )
+        parser.add_argument(
             "--every-note",
             action="store_true",
             help="Check every head noted in DUBAN_AUDIT_HEAD_FILE, not the newest and a sample.",
         )
 
     def handle(self, *args, **options):
+        if options["workers"] < 0:
+            raise CommandError(_("--workers must be 0 or more."), returncode=2)
         try:
             expected = [heads.parse_expected(text) for text in options["expect"]]
         except ValueError as error:
@@ -68,7 +79,10 @@ class Command(BaseCommand):
                     pending[0] = 0
 
             verdict = verify_against_heads(
-                expected, every_note=options["every_note"], progress=tick
+                expected,
+                every_note=options["every_note"],
+                progress=tick,
+                workers=options["workers"],
             )
             bar.update(pending[0])
 
