@@ -355,16 +355,19 @@ def seed(
                 rows.append(row)
                 state = row["state"]
                 states[state] += 1
-                links.append({"problem_id": row["id"], "unit_id": lead.pk, "role": UnitRole.LEAD})
+                # The links carry copies of the problem's state, deadline and region (LINK_FIELDS).
+                copies = {
+                    "problem_id": row["id"],
+                    "state": state,
+                    "deadline": row["deadline"],
+                    "region_path": row["region_path"],
+                }
+                links.append({**copies, "unit_id": lead.pk, "role": UnitRole.LEAD})
                 if co:
-                    links.append({"problem_id": row["id"], "unit_id": co.pk, "role": UnitRole.CO})
+                    links.append({**copies, "unit_id": co.pk, "role": UnitRole.CO})
                 if implementing:
                     links.append(
-                        {
-                            "problem_id": row["id"],
-                            "unit_id": implementing.pk,
-                            "role": UnitRole.IMPLEMENTING,
-                        }
+                        {**copies, "unit_id": implementing.pk, "role": UnitRole.IMPLEMENTING}
                     )
                 done = state in AFTER_CLOSING
                 for order, text in enumerate(MEASURES):
