@@ -216,18 +216,18 @@ class ProblemFilterForm(forms.Form):
             )
         return queryset.order_by(*SORTS.get(data.get("sort") or "id", SORTS["id"]))
 
-    def linked_keys(self, queryset):
-        """The ids of apply(queryset)'s problems, in its order, read off their unit links;
-        None unless a unit filter and a sort of LINK_SORTS are chosen (then use apply()).
+    def linked_keys(self):
+        """The ids of apply()'s problems, in its order, read off their unit links;
+        None unless a unit filter and a sort of LINK_SORTS are chosen, and the scope and
+        filters are ones the links answer (then use apply()).
 
-        Call only when is_valid(), with `queryset` the problems visible to the form's user
-        (Problem.objects.visible_to). A unit filter lives on the links, not on the problem: no
+        Call only when is_valid(); the scope is the form's user's. A unit filter lives on the links, not on the problem: no
         index of the problem serves "in this state, linked to these units, by deadline", so
         apply() reads every problem in the state and sorts the linked ones. The links keep a
         copy of each problem's state, deadline and region (ProblemUnit), with an index on
         (unit, state, deadline, problem): the keys are the linked rows alone, sorted the same
-        way, each problem once. A scope of regions alone and a region filter are checked on
-        the copies too; any other filter or scope on the problems the links name.
+        way, each problem once. Served when regions alone decide the user's scope and the
+        filters are among LINK_FILTERS (state, region): both are checked on the copies.
         """
         data = self.cleaned_data
         ordering = LINK_SORTS.get(data.get("sort") or "id")
@@ -238,15 +238,14 @@ class ProblemFilterForm(forms.Form):
             links = links.filter(state__in=data["state"])
         used = {name for name, value in data.items() if value not in (None, "", [])}
         paths = region_only_scope(self.user) if self.user is not None else None
-        if paths is not None and used <= LINK_FILTERS:
-            # Regions alone decide the scope: checked on the links' copy of the region too.
-            links = links.filter(under_any("region_path", paths))
-            if data.get("region"):
-                links = links.filter(under("region_path", data["region"].path))
-        else:
-            # The other filters and the scope are checked on the problems the links name.
-            rest = self.apply(queryset, without=("unit", "state", "sort")).order_by()
-            links = links.filter(problem_id__in=rest.values("pk"))
+        if paths is None or not used <= LINK_FILTERS:
+            # Checking other filters or a scope of units on the problems the links name
+            # costs as much as apply() (measured), so apply() pages those.
+            return None
+        # Regions alone decide the scope: checked on the links' copy of the region.
+        links = links.filter(under_any("region_path", paths))
+        if data.get("region"):
+            links = links.filter(under("region_path", data["region"].path))
         columns = dict.fromkeys(["problem_id", *(name.lstrip("-") for name in ordering)])
         return links.values_list(*columns).distinct().order_by(*ordering)
 

@@ -178,6 +178,10 @@ def ledger(world):
     return world
 
 
+# Users whose scope is regions alone: the links answer for them.
+REGION_USERS = ("office", "county_acceptor")
+
+
 def plain_ids(form, user):
     return list(form.apply(Problem.objects.visible_to(user)).values_list("pk", flat=True))
 
@@ -199,8 +203,11 @@ def test_the_links_list_the_same_problems_in_the_same_order(ledger):
                     form = ProblemFilterForm({"unit": unit.pk, "sort": sort, **extra}, user=user)
                     if not form.is_valid():
                         continue  # a unit or region outside the user's scope is refused
-                    keys = form.linked_keys(Problem.objects.visible_to(user))
-                    assert keys is not None
+                    keys = form.linked_keys()
+                    if username not in REGION_USERS or "q" in extra:
+                        # A scope of units, or a filter the links do not copy: apply() pages.
+                        assert keys is None
+                        continue
                     got = [row[0] for row in keys]
                     assert got == plain_ids(form, user), (username, unit, sort, extra)
                     checked += bool(got)
@@ -212,9 +219,9 @@ def test_sorts_the_links_do_not_copy_are_listed_as_before(ledger):
     for sort in ("number", "-updated", "progress"):
         form = ProblemFilterForm({"unit": ledger.gov.pk, "sort": sort}, user=user)
         assert form.is_valid()
-        assert form.linked_keys(Problem.objects.visible_to(user)) is None
+        assert form.linked_keys() is None
     form = ProblemFilterForm({"sort": "deadline"}, user=user)
-    assert form.is_valid() and form.linked_keys(Problem.objects.visible_to(user)) is None
+    assert form.is_valid() and form.linked_keys() is None
 
 
 def test_every_page_of_the_list_filtered_by_unit_is_the_plain_querys(ledger, client, settings):

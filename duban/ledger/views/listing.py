@@ -101,7 +101,7 @@ def problem_list(request):
     if form.is_valid():
         queryset = form.apply(scoped)
         # Filtered by unit, the page's keys are read off the unit links where they can be.
-        keys = form.linked_keys(scoped)
+        keys = form.linked_keys()
         sort = form.cleaned_data.get("sort") or "id"
         status = 200
     else:
