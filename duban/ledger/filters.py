@@ -8,7 +8,13 @@ from django.utils.translation import gettext_lazy as _
 from duban.accounts.models import User
 from duban.inspections.models import Inspection
 from duban.org.models import Region, RegionLevel, Role, Unit
-from duban.org.scope import business_region_paths, inspection_scope_q, under, under_any
+from duban.org.scope import (
+    business_region_paths,
+    inspection_scope_q,
+    region_only_scope,
+    under,
+    under_any,
+)
 
 from .models import Category, ProblemUnit, Source, State
 from .pace import Pace, pace_q
@@ -24,6 +30,15 @@ SORTS = {
     "-progress": ("-progress_percent", "-id"),
     "id": ("id",),
 }
+# The sorts the unit links serve from their copies of the problem's columns (LINK_FIELDS),
+# in the same order as SORTS: the key of a problem filtered by unit is read off the links.
+LINK_SORTS = {
+    "deadline": ("deadline", "problem_id"),
+    "-deadline": ("-deadline", "-problem_id"),
+    "id": ("problem_id",),
+}
+# The filters the unit links answer from their copies (with a scope of regions alone).
+LINK_FILTERS = {"unit", "state", "region", "sort"}
 # Villages run into the hundreds of thousands: the region filter offers levels down to townships.
 REGION_LEVELS = (RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY, RegionLevel.TOWNSHIP)
 FLAGS = [
@@ -177,14 +192,8 @@ class ProblemFilterForm(forms.Form):
         if data.get("overdue") is not None:
             queryset = queryset.overdue(today, overdue=data["overdue"])
         if data.get("unit"):
-            unit = data["unit"]
             # A subquery, not a join: no duplicate rows, so no DISTINCT and counts stay cheap.
-            # The unit's subtree is read first: given the ids, PostgreSQL estimates how many
-            # problems they link and picks a hash join, not a nested probe per problem.
-            subtree = list(
-                Unit.objects.filter(under("path", unit.path)).values_list("pk", flat=True)
-            )
-            linked = ProblemUnit.objects.filter(unit__in=subtree)
+            linked = ProblemUnit.objects.filter(unit__in=self._subtree(data["unit"]))
             queryset = queryset.filter(pk__in=linked.values("problem_id"))
         if data.get("region"):
             queryset = queryset.filter(under("region_path", data["region"].path))
@@ -206,6 +215,49 @@ class ProblemFilterForm(forms.Form):
                 | Q(ledger_number__icontains=text)
             )
         return queryset.order_by(*SORTS.get(data.get("sort") or "id", SORTS["id"]))
+
+    def linked_keys(self):
+        """The ids of apply()'s problems, in its order, read off their unit links;
+        None unless a unit filter and a sort of LINK_SORTS are chosen, and the scope and
+        filters are ones the links answer (then use apply()).
+
+        Call only when is_valid(); the scope is the form's user's. A unit filter lives on the links, not on the problem: no
+        index of the problem serves "in this state, linked to these units, by deadline", so
+        apply() reads every problem in the state and sorts the linked ones. The links keep a
+        copy of each problem's state, deadline and region (ProblemUnit), with an index on
+        (unit, state, deadline, problem): the keys are the linked rows alone, sorted the same
+        way, each problem once. Served when regions alone decide the user's scope and the
+        filters are among LINK_FILTERS (state, region): both are checked on the copies.
+        """
+        data = self.cleaned_data
+        ordering = LINK_SORTS.get(data.get("sort") or "id")
+        if not data.get("unit") or ordering is None:
+            return None
+        links = ProblemUnit.objects.filter(unit__in=self._subtree(data["unit"]))
+        if data.get("state"):
+            links = links.filter(state__in=data["state"])
+        used = {name for name, value in data.items() if value not in (None, "", [])}
+        paths = region_only_scope(self.user) if self.user is not None else None
+        if paths is None or not used <= LINK_FILTERS:
+            # Checking other filters or a scope of units on the problems the links name
+            # costs as much as apply() (measured), so apply() pages those.
+            return None
+        # Regions alone decide the scope: checked on the links' copy of the region.
+        links = links.filter(under_any("region_path", paths))
+        if data.get("region"):
+            links = links.filter(under("region_path", data["region"].path))
+        columns = dict.fromkeys(["problem_id", *(name.lstrip("-") for name in ordering)])
+        return links.values_list(*columns).distinct().order_by(*ordering)
+
+    def _subtree(self, unit) -> list[int]:
+        """The ids of `unit` and every unit under it (read once for the form).
+
+        Read first, as a list: given the ids, PostgreSQL estimates how many problems they
+        link and picks a hash join, not a nested probe per problem."""
+        if getattr(self, "_subtree_of", (None,))[0] != unit.pk:
+            ids = list(Unit.objects.filter(under("path", unit.path)).values_list("pk", flat=True))
+            self._subtree_of = (unit.pk, ids)
+        return self._subtree_of[1]
 
     def error_text(self) -> str:
         return "; ".join(

@@ -330,18 +330,44 @@ class UnitRole(models.TextChoices):
     SUPERVISING = "supervising", _("Supervising unit (parent problem)")
 
 
+# The problem's columns that its unit links copy (ProblemUnit.state, .deadline, .region_path).
+LINK_FIELDS = ("state", "deadline", "region_path")
+
+
+def link_copies(problem) -> dict:
+    """The copied fields a new ProblemUnit of `problem` is made with."""
+    return {field: getattr(problem, field) for field in LINK_FIELDS}
+
+
 class ProblemUnit(models.Model):
     """The units a problem involves; the lead unit is listed here too, for scoping."""
 
     problem = models.ForeignKey(Problem, on_delete=models.CASCADE, related_name="unit_links")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="problem_links")
     role = models.CharField(max_length=12, choices=UnitRole.choices)
+    # Copies of the problem's LINK_FIELDS, kept by the actions (actions.base.copy_to_links):
+    # the list filtered by a unit is read off this table's index, sorted by deadline and
+    # scoped by region, without reading every problem in that state.
+    state = models.CharField(
+        max_length=20, choices=State.choices, default=State.REGISTERED, editable=False
+    )
+    deadline = models.DateField(null=True, blank=True, editable=False)
+    region_path = models.CharField(max_length=12, blank=True, editable=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["problem", "unit", "role"], name="problem_unit_unique")
         ]
-        indexes = [models.Index(fields=["unit", "problem"])]
+        indexes = [
+            models.Index(fields=["unit", "problem"]),
+            # In this state, linked to these units, by deadline (ProblemFilterForm.linked_keys);
+            # PostgreSQL answers from the index alone (the region for the scope included).
+            models.Index(
+                fields=["unit", "state", "deadline", "problem"],
+                include=["region_path"],
+                name="ledger_link_unit_state_dl",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.unit} ({self.get_role_display()})"

@@ -3,6 +3,7 @@
 import contextvars
 import hashlib
 import json
+from collections import defaultdict
 
 from django.db.models import F
 from django.utils import timezone
@@ -15,6 +16,7 @@ from duban.org.scope import acting_membership, acting_memberships
 
 from .. import counts, duties
 from ..models import (
+    LINK_FIELDS,
     ApplicationStatus,
     ClosingApplication,
     ExtensionStatus,
@@ -22,6 +24,7 @@ from ..models import (
     Objection,
     ObjectionStatus,
     Problem,
+    ProblemUnit,
     PublicNotice,
     SignatureRole,
 )
@@ -138,6 +141,24 @@ def _bump(problem: Problem, **changes) -> None:
     problem.version += 1
     # State and progress move the problem between the counts by state and pace (counts.py).
     counts.record_change(was, problem)
+    if any(field in changes for field in LINK_FIELDS):
+        copy_to_links([problem])
+
+
+def copy_to_links(problems) -> None:
+    """Copy each problem's LINK_FIELDS (state, deadline, region) to its unit links.
+
+    The one place the copies are written after a change, called by every write of a state,
+    deadline or region (_bump, _state_change_many, update_problem); new links are made with
+    them (_set_units, _insert_batch). One UPDATE per distinct set of values.
+    """
+    groups = defaultdict(list)
+    for problem in problems:
+        groups[tuple(getattr(problem, field) for field in LINK_FIELDS)].append(problem.pk)
+    for values, ids in groups.items():
+        ProblemUnit.objects.filter(problem_id__in=ids).update(
+            **dict(zip(LINK_FIELDS, values, strict=True))
+        )
 
 
 def store_pace_bounds(problem: Problem) -> None:
@@ -180,6 +201,7 @@ def _state_change_many(problems, name, to, **changes) -> None:
             setattr(problem, field, value)
         problem.version += 1
     counts.record_changes(zip(was, problems, strict=True))
+    copy_to_links(problems)
 
 
 def _state_change(problem, by, membership, name, to, *, event=None, **changes):

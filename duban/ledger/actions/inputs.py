@@ -16,6 +16,7 @@ from ..models import (
     Problem,
     ProblemUnit,
     UnitRole,
+    link_copies,
 )
 
 # --- registering and editing -----------------------------------------------------------
@@ -140,17 +141,23 @@ def _validate_problem(problem: Problem) -> None:
 
 def _set_units(problem: Problem, co_units, implementing_units) -> None:
     ProblemUnit.objects.filter(problem=problem).delete()
+    copies = link_copies(problem)
     links = []
     if problem.lead_unit_id:
-        links.append(ProblemUnit(problem=problem, unit_id=problem.lead_unit_id, role=UnitRole.LEAD))
+        links.append(
+            ProblemUnit(problem=problem, unit_id=problem.lead_unit_id, role=UnitRole.LEAD, **copies)
+        )
     for unit in co_units or []:
-        links.append(ProblemUnit(problem=problem, unit=unit, role=UnitRole.CO))
+        links.append(ProblemUnit(problem=problem, unit=unit, role=UnitRole.CO, **copies))
     for unit in implementing_units or []:
-        links.append(ProblemUnit(problem=problem, unit=unit, role=UnitRole.IMPLEMENTING))
+        links.append(ProblemUnit(problem=problem, unit=unit, role=UnitRole.IMPLEMENTING, **copies))
     if problem.parent_id and problem.parent.lead_unit_id:
         links.append(
             ProblemUnit(
-                problem=problem, unit_id=problem.parent.lead_unit_id, role=UnitRole.SUPERVISING
+                problem=problem,
+                unit_id=problem.parent.lead_unit_id,
+                role=UnitRole.SUPERVISING,
+                **copies,
             )
         )
     ProblemUnit.objects.bulk_create(links, ignore_conflicts=True)

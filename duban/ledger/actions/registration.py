@@ -19,10 +19,11 @@ from ..models import (
     ProblemUnit,
     State,
     UnitRole,
+    link_copies,
 )
 from ..pace import pace_bounds
 from ..transitions import INITIAL, IllegalMove
-from .base import _bump, _check, _record
+from .base import _bump, _check, _record, copy_to_links
 from .inputs import (
     PROBLEM_FIELDS,
     MeasureInput,
@@ -265,7 +266,9 @@ def _insert_batch(batch, by, offices, inspection) -> None:
             for unit in units:
                 if (unit.pk, role) not in seen:
                     seen.add((unit.pk, role))
-                    links.append(ProblemUnit(problem=problem, unit=unit, role=role))
+                    links.append(
+                        ProblemUnit(problem=problem, unit=unit, role=role, **link_copies(problem))
+                    )
         measures += [
             Measure(problem=problem, order=order, text=m.text, owner=m.owner, due_date=m.due_date)
             for order, m in enumerate(item.measures)
@@ -384,6 +387,8 @@ def update_problem(
         problem.save(update_fields=["pace_behind_from", "pace_ahead_until"])
         # A new region or deadline moves the problem between the counts (counts.py).
         counts.record_change(was_counted, problem)
+        # save() above wrote the deadline without _bump: its unit links copy it here.
+        copy_to_links([problem])
         _record(
             problem,
             by,

@@ -62,12 +62,16 @@ ROW_FIELDS = (
 )
 
 
-def page_rows(queryset, offset: int, limit: int) -> list:
-    """The rows of one page, with what the table shows joined in (also timed by bench_ledger)."""
+def page_rows(queryset, offset: int, limit: int, keys=None) -> list:
+    """The rows of one page, with what the table shows joined in (also timed by bench_ledger).
+
+    `keys`: the rows' ids in order, when a cheaper query gives them (ProblemFilterForm.linked_keys).
+    """
     return paging.rows_at(
         queryset.select_related("inspection", "lead_unit", "lead_official").only(*ROW_FIELDS),
         offset,
         limit,
+        keys=keys,
     )
 
 
@@ -93,8 +97,11 @@ def problem_list(request):
         )
     scoped = Problem.objects.visible_to(user)
 
+    keys = None
     if form.is_valid():
         queryset = form.apply(scoped)
+        # Filtered by unit, the page's keys are read off the unit links where they can be.
+        keys = form.linked_keys()
         sort = form.cleaned_data.get("sort") or "id"
         status = 200
     else:
@@ -107,7 +114,7 @@ def problem_list(request):
     # A page that is not a page number shows the first, as a link cut short would.
     number = page_number(request.GET.get("page")) or 1
     offset = (number - 1) * size
-    rows = page_rows(queryset, offset, size + 1)
+    rows = page_rows(queryset, offset, size + 1, keys=keys)
     page = {
         "number": number,
         "has_previous": number > 1,
