@@ -103,17 +103,12 @@ def counted(problem) -> Counted:
 
 def record_change(before: Counted | None, problem) -> None:
     """The problem was counted as `before` (None: it is new) and is now as it stands."""
-    after = counted(problem)
-    if before == after:
-        return
-    changes = {after: 1}
-    if before is not None:
-        changes[before] = -1
-    _add(changes)
+    record_changes([(before, problem)])
 
 
 def record_changes(pairs) -> None:
-    """record_change() for many problems at once: (before, problem) pairs, one write for all."""
+    """record_change() for many problems at once: (before, problem) pairs, one write for all;
+    nothing is written when none of them moved."""
     changes: dict[Counted, int] = defaultdict(int)
     for before, problem in pairs:
         after = counted(problem)
@@ -121,7 +116,13 @@ def record_changes(pairs) -> None:
             changes[after] += 1
             if before is not None:
                 changes[before] -= 1
-    _add(changes)
+    if any(changes.values()):
+        _add(changes)
+
+
+def record_added(problems) -> None:
+    """New problems (an imported batch): one row per key they land on."""
+    record_changes((None, problem) for problem in problems)
 
 
 def record_removed(problems) -> None:
@@ -129,15 +130,8 @@ def record_removed(problems) -> None:
     changes: dict[Counted, int] = defaultdict(int)
     for problem in problems:
         changes[counted(problem)] -= 1
-    _add(changes)
-
-
-def record_added(problems) -> None:
-    """New problems (an imported batch): one row per key they land on."""
-    changes: dict[Counted, int] = defaultdict(int)
-    for problem in problems:
-        changes[counted(problem)] += 1
-    _add(changes)
+    if changes:
+        _add(changes)
 
 
 def _add(changes: dict[Counted, int]) -> None:
